@@ -1,0 +1,211 @@
+"""One configuration file, `headwater.yml`, validated by pydantic.
+
+The file lives in the working directory (or at `$HEADWATER_CONFIG`). Secrets stay out of
+it: any string may reference `${ENV_VAR}` (or `${ENV_VAR:-default}`), substituted after
+YAML parsing so a secret can never change the file's structure. `HEADWATER_WAREHOUSE`
+overrides `warehouse`.
+
+The top-level sections are fixed here for every feature; each feature owns its section's
+model. Every setting has a default that works for the embedded demo, so a missing file
+is a valid configuration.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+CONFIG_ENV = "HEADWATER_CONFIG"
+WAREHOUSE_ENV = "HEADWATER_WAREHOUSE"
+DEFAULT_CONFIG_FILE = "headwater.yml"
+DEFAULT_WAREHOUSE = "duckdb:///data/warehouse.duckdb"
+
+_ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_SCHEMA_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+
+
+class ConfigError(Exception):
+    """A configuration problem, phrased for the person editing the file."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _OpenSection(BaseModel):
+    """A section whose shape a later feature fixes; until then any keys are kept."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class CollectConfig(_Section):
+    spool_dir: Path = Path("data/spool")
+    host: str = "127.0.0.1"
+    port: int = 8088
+    workers: int = Field(1, ge=1, description="server processes, each with its own spool file")
+    max_message_bytes: int = 32 * 1024
+    max_batch_bytes: int = 500 * 1024
+    max_batch_messages: int = 2500
+    rotate_bytes: int = Field(64 * 1024 * 1024, description="close a spool file at this size")
+    rotate_seconds: float = Field(60.0, description="close a spool file at this age")
+    archive: bool = Field(False, description="keep loaded spool files under archive/ instead of deleting")
+
+
+class _SourceBase(_Section):
+    name: str = Field(description="the warehouse schema this source loads into")
+
+    @field_validator("name")
+    @classmethod
+    def _schema_name(cls, value: str) -> str:
+        if not _SCHEMA_NAME.match(value):
+            raise ValueError(
+                "must be a lowercase warehouse schema name: a letter, then letters, digits or '_'"
+            )
+        return value
+
+
+class EventsSourceConfig(_SourceBase):
+    """A Tracking API source: apps send Segment-spec calls with its write key."""
+
+    type: Literal["events"]
+    write_key: SecretStr
+
+
+class ShopifySourceConfig(_SourceBase):
+    type: Literal["shopify"]
+    shop: str = "headwater-demo"
+    access_token: SecretStr | None = None
+    webhook_secret: SecretStr | None = None
+    base_url: str | None = None
+    api_version: str = "2025-10"
+    start_date: str | None = None
+
+
+class StripeSourceConfig(_SourceBase):
+    type: Literal["stripe"]
+    api_key: SecretStr | None = None
+    webhook_secrets: list[SecretStr] = Field(default_factory=list)
+    base_url: str = "https://api.stripe.com"
+    stripe_version: str = "2025-09-30.clover"
+    start_date: str | None = None
+
+
+class MailchimpSourceConfig(_SourceBase):
+    type: Literal["mailchimp"]
+    api_key: SecretStr | None = None
+    base_url: str | None = None
+
+
+SourceConfig = Annotated[
+    Union[EventsSourceConfig, ShopifySourceConfig, StripeSourceConfig, MailchimpSourceConfig],
+    Field(discriminator="type"),
+]
+
+
+class HeadwaterConfig(_Section):
+    warehouse: str = DEFAULT_WAREHOUSE
+    collect: CollectConfig = Field(default_factory=CollectConfig)
+    sources: list[SourceConfig] = Field(default_factory=list)
+    identity: _OpenSection = Field(default_factory=_OpenSection)
+    traits: Any = None
+    audiences: Any = None
+    destinations: Any = None
+    syncs: Any = None
+    privacy: _OpenSection = Field(default_factory=_OpenSection)
+
+    @field_validator("warehouse")
+    @classmethod
+    def _known_warehouse(cls, value: str) -> str:
+        if not value.startswith(("duckdb://", "postgresql://", "postgres://")):
+            raise ValueError(
+                "must be a duckdb:///path/file.duckdb or postgresql://user@host:5432/db URL"
+            )
+        return value
+
+    @field_validator("sources")
+    @classmethod
+    def _unique_names(cls, sources: list) -> list:
+        seen: set[str] = set()
+        for source in sources:
+            if source.name in seen:
+                raise ValueError(f"source name {source.name!r} is used twice; names are schemas and must be unique")
+            seen.add(source.name)
+        return sources
+
+    def events_sources(self) -> list[EventsSourceConfig]:
+        return [s for s in self.sources if isinstance(s, EventsSourceConfig)]
+
+    def source(self, name: str):
+        for source in self.sources:
+            if source.name == name:
+                return source
+        raise ConfigError(f"no source named {name!r} in the sources section")
+
+
+def _substitute_env(node: Any, path: str) -> Any:
+    if isinstance(node, dict):
+        return {key: _substitute_env(value, f"{path}.{key}" if path else str(key)) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_substitute_env(value, f"{path}[{index}]") for index, value in enumerate(node)]
+    if not isinstance(node, str):
+        return node
+
+    def replace(match: re.Match) -> str:
+        name, default = match.group(1), match.group(2)
+        value = os.environ.get(name)
+        if value is None:
+            if default is not None:
+                return default
+            raise ConfigError(
+                f"{path}: environment variable {name} is not set; export it or write "
+                f"${{{name}:-default}} in the file"
+            )
+        return value
+
+    return _ENV_REFERENCE.sub(replace, node)
+
+
+def _describe(error: ValidationError, origin: str) -> str:
+    lines = [f"{origin} is not valid:"]
+    for item in error.errors():
+        location = ""
+        for part in item["loc"]:
+            location += f"[{part}]" if isinstance(part, int) else (f".{part}" if location else str(part))
+        lines.append(f"  {location or '(top level)'}: {item['msg']}")
+    return "\n".join(lines)
+
+
+def config_path() -> Path:
+    return Path(os.environ.get(CONFIG_ENV, DEFAULT_CONFIG_FILE))
+
+
+def parse_config(raw: dict[str, Any] | None, origin: str = DEFAULT_CONFIG_FILE) -> HeadwaterConfig:
+    raw = _substitute_env(raw or {}, "")
+    if os.environ.get(WAREHOUSE_ENV):
+        raw["warehouse"] = os.environ[WAREHOUSE_ENV]
+    try:
+        return HeadwaterConfig.model_validate(raw)
+    except ValidationError as error:
+        raise ConfigError(_describe(error, origin)) from None
+
+
+def load_config(path: Path | str | None = None) -> HeadwaterConfig:
+    """Read and validate the configuration; a missing default file means all defaults."""
+    explicit = path is not None or CONFIG_ENV in os.environ
+    path = Path(path) if path is not None else config_path()
+    if not path.exists():
+        if explicit:
+            raise ConfigError(f"configuration file {path} does not exist")
+        return parse_config({}, str(path))
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path} is not valid YAML: {error}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path} must be a mapping of sections (warehouse, collect, sources, ...)")
+    return parse_config(raw, str(path))

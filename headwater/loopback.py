@@ -1,0 +1,57 @@
+"""Run an ASGI app on a free loopback port in a background thread.
+
+The vendor emulators, the demo and the tests all need real HTTP servers that start fast
+and stop cleanly; this is the one way they do it.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+
+import uvicorn
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+class LoopbackServer:
+    """`with LoopbackServer(app) as server: httpx.get(server.url + "/health")`."""
+
+    def __init__(self, app, host: str = "127.0.0.1", port: int | None = None, log_level: str = "warning"):
+        self.host = host
+        self.port = port or free_port(host)
+        self._server = uvicorn.Server(
+            uvicorn.Config(app, host=self.host, port=self.port, log_level=log_level, lifespan="auto",
+                           access_log=False)
+        )
+        self._thread = threading.Thread(target=self._server.run, name=f"loopback-{self.port}", daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 15.0) -> "LoopbackServer":
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive():
+                raise RuntimeError(f"server on {self.url} failed to start")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"server on {self.url} did not start within {timeout}s")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=15)
+
+    def __enter__(self) -> "LoopbackServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
