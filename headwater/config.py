@@ -84,6 +84,10 @@ class ShopifySourceConfig(_SourceBase):
     base_url: str | None = None
     api_version: str = "2025-10"
     start_date: str | None = None
+    backfill: Literal["auto", "bulk", "pages"] = Field(
+        "auto", description="first load: a bulk operation, paged queries, or bulk above bulk_threshold records"
+    )
+    bulk_threshold: int = Field(10_000, ge=0, description="auto backfill uses a bulk operation above this many records")
 
 
 class StripeSourceConfig(_SourceBase):
