@@ -61,7 +61,13 @@ class Warehouse:
         if self.is_duckdb:
             self.duckdb_path.parent.mkdir(parents=True, exist_ok=True)
             return dlt.destinations.duckdb(str(self.duckdb_path.resolve()))
-        return dlt.destinations.postgres(self.postgres_dsn)
+        from dlt.destinations.impl.postgres.configuration import PostgresCredentials
+
+        # dlt requires a password; trust/peer auth URLs have none, so pass an empty one.
+        credentials = PostgresCredentials(self.postgres_dsn)
+        if credentials.password is None:
+            credentials.password = ""
+        return dlt.destinations.postgres(credentials)
 
     @contextmanager
     def connect(self) -> Iterator[Any]:
