@@ -151,9 +151,17 @@ class SpoolWriter:
         if self._fd is None:
             self._open()
         view = memoryview(framed)
-        while view:
-            written = os.write(self._fd, view)
-            view = view[written:]
+        try:
+            while view:
+                written = os.write(self._fd, view)
+                view = view[written:]
+        except OSError:
+            # A half-written group would hide every later record from readers: cut it off.
+            try:
+                os.ftruncate(self._fd, self._size)
+            except OSError:
+                pass
+            raise
         self._size += len(framed)
         self._dirty = True
 
