@@ -20,6 +20,8 @@ from typing import Annotated, Any, Literal, Union
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from models.config import IdentityConfig  # the identity section is owned by models/
+
 CONFIG_ENV = "HEADWATER_CONFIG"
 WAREHOUSE_ENV = "HEADWATER_WAREHOUSE"
 DEFAULT_CONFIG_FILE = "headwater.yml"
@@ -115,7 +117,7 @@ class HeadwaterConfig(_Section):
     warehouse: str = DEFAULT_WAREHOUSE
     collect: CollectConfig = Field(default_factory=CollectConfig)
     sources: list[SourceConfig] = Field(default_factory=list)
-    identity: _OpenSection = Field(default_factory=_OpenSection)
+    identity: IdentityConfig = Field(default_factory=IdentityConfig)
     traits: Any = None
     audiences: Any = None
     destinations: Any = None
