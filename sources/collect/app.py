@@ -54,7 +54,10 @@ def json_reply(status: int, payload: dict) -> Reply:
 
 
 def error_reply(status: int, message: str, **details) -> Reply:
-    return json_reply(status, {"success": False, "error": message, **details})
+    """Errors carry `error` plus the `code`/`message` pair the Segment and RudderStack SDKs parse."""
+    code = {400: "invalid_request", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
+            413: "payload_too_large", 415: "unsupported_media_type"}.get(status, "server_error")
+    return json_reply(status, {"success": False, "error": message, "code": code, "message": message, **details})
 
 
 class RequestRejected(Exception):
@@ -295,8 +298,7 @@ class CollectApp:
             first = rejected[0]
             if kind != "batch":
                 return error_reply(400, first["reason"], field=first["field"])
-            return json_reply(400, {"success": False, "error": "every message in the batch is invalid",
-                                    "rejected": rejected})
+            return error_reply(400, "every message in the batch is invalid", rejected=rejected)
         self.metrics.messages_accepted.labels(source.name).inc(len(accepted))
         if rejected:
             return json_reply(200, {"success": True, "rejected": rejected})

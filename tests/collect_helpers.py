@@ -1,0 +1,90 @@
+"""Helpers for driving a real collect endpoint and reading what it spooled."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import yaml
+
+from headwater.config import parse_config
+from headwater.loopback import LoopbackServer, free_port
+from sources.collect.app import create_app
+from sources.collect.spool import CLAIMED, CLOSED, OPEN, read_records
+
+WRITE_KEYS = {"website": "wk-website-123", "app": "wk-app-456"}
+
+
+def collect_config_dict(spool_dir: Path, warehouse: str | None = None) -> dict:
+    raw = {
+        "collect": {"spool_dir": str(spool_dir), "rotate_seconds": 3600},
+        "sources": [{"name": name, "type": "events", "write_key": key} for name, key in WRITE_KEYS.items()],
+    }
+    if warehouse:
+        raw["warehouse"] = warehouse
+    return raw
+
+
+def start_collect(spool_dir: Path) -> LoopbackServer:
+    return LoopbackServer(create_app(parse_config(collect_config_dict(spool_dir)))).start()
+
+
+def spooled_records(spool_dir: Path) -> list[dict]:
+    """Every record in the spool, whatever state its file is in (server stopped or not)."""
+    records = []
+    for state in (CLOSED, CLAIMED, OPEN):
+        for path in sorted((Path(spool_dir) / state).glob("*.hws")):
+            records.extend(read_records(path))
+    return records
+
+
+def spooled_messages(spool_dir: Path, kind: str = "events") -> list[dict]:
+    key = "messages" if kind == "events" else "items"
+    return [item for record in spooled_records(spool_dir) if record["kind"] == kind for item in record[key]]
+
+
+class ServeProcess:
+    """`headwater serve` in a child process: what the crash test kills with SIGKILL."""
+
+    def __init__(self, config_file: Path, port: int | None = None, workers: int = 1):
+        self.config_file, self.port, self.workers = config_file, port or free_port(), workers
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30) -> "ServeProcess":
+        command = [sys.executable, "-m", "headwater.cli", "serve", "--config", str(self.config_file),
+                   "--port", str(self.port), "--workers", str(self.workers), "--log-level", "warning"]
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                        start_new_session=True, env={**os.environ})
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"serve exited: {self.process.stderr.read().decode()[-2000:]}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        raise TimeoutError("serve did not become healthy")
+
+    def kill9(self) -> None:
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(timeout=30)
+
+
+def write_config(path: Path, spool_dir: Path, warehouse: str | None = None) -> Path:
+    path.write_text(yaml.safe_dump(collect_config_dict(spool_dir, warehouse)))
+    return path
