@@ -1,0 +1,108 @@
+"""The `_quarantine` table: every message the loader or the endpoint refused, with why.
+
+Why: a bad row must neither crash a batch nor vanish. It is kept whole (payload as JSON
+text) in its source's schema with a reason naming the field or column at fault, so it
+can be listed, fixed at the sender or in the warehouse, and replayed through the collect
+endpoint's own validation into the spool. Spool records of a source missing from the
+configuration are kept whole in the `headwater` schema (see UNKNOWN_SOURCE_SCHEMA).
+
+A row's `id` is a hash of its source, reason and payload, so loading the same spool file
+twice quarantines it once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import orjson
+import pyarrow as pa
+
+from headwater.config import HeadwaterConfig
+from headwater.warehouse import Warehouse
+from pipelines.column_types import ARROW_TYPES, TEXT, TIMESTAMP, parse_timestamp
+from pipelines.segment_layout import QUARANTINE_TABLE
+from pipelines.users_table import quote
+
+# whole spool records whose `source` is not configured land here, never in a guessed schema
+UNKNOWN_SOURCE_SCHEMA = "headwater"
+
+QUARANTINE_SCHEMA = pa.schema([
+    pa.field("id", ARROW_TYPES[TEXT], nullable=False),
+    pa.field("source", ARROW_TYPES[TEXT]),
+    pa.field("message_id", ARROW_TYPES[TEXT]),
+    pa.field("reason", ARROW_TYPES[TEXT]),
+    pa.field("payload", ARROW_TYPES[TEXT]),
+    pa.field("received_at", ARROW_TYPES[TIMESTAMP]),
+    pa.field("uuid_ts", ARROW_TYPES[TIMESTAMP]),
+])
+
+
+def _received(value: Any) -> datetime | None:
+    if isinstance(value, str):
+        try:
+            return parse_timestamp(value)
+        except ValueError:
+            return None
+    return None
+
+
+def quarantine_row(source: str, reason: str, payload: Any, received_at: Any, loaded_at: datetime) -> dict[str, Any]:
+    payload_text = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS).decode()
+    digest = hashlib.sha256(f"{source}\0{reason}\0{payload_text}".encode()).hexdigest()[:32]
+    message_id = payload.get("messageId") if isinstance(payload, dict) else None
+    return {
+        "id": digest,
+        "source": source,
+        "message_id": message_id if isinstance(message_id, str) else None,
+        "reason": reason,
+        "payload": payload_text,
+        "received_at": _received(received_at),
+        "uuid_ts": loaded_at,
+    }
+
+
+def quarantine_table(rows: list[dict[str, Any]]) -> pa.Table:
+    return pa.Table.from_pylist(rows, schema=QUARANTINE_SCHEMA)
+
+
+# --- reading and replaying -------------------------------------------------------------
+
+def quarantine_schemas(config: HeadwaterConfig, source: str | None) -> list[str]:
+    names = [s.name for s in config.sources] + [UNKNOWN_SOURCE_SCHEMA]
+    if source is not None:
+        if source not in names:
+            from headwater.config import ConfigError
+
+            raise ConfigError(f"--source {source!r} is not a configured source; choose one of {', '.join(names)}")
+        return [source]
+    return list(dict.fromkeys(names))
+
+
+def list_quarantined(config: HeadwaterConfig, source: str | None = None, limit: int | None = 50,
+                     ids: list[str] | None = None) -> list[dict[str, Any]]:
+    """Quarantined rows, newest first, across the configured sources' schemas."""
+    warehouse = Warehouse(config.warehouse)
+    rows: list[dict[str, Any]] = []
+    for schema in quarantine_schemas(config, source):
+        if not warehouse.table_exists(schema, QUARANTINE_TABLE):
+            continue
+        sql = (f"SELECT id, source, message_id, reason, payload, received_at, uuid_ts "
+               f"FROM {quote(schema)}.{quote(QUARANTINE_TABLE)}")
+        params: list[Any] = []
+        if ids:
+            sql += f" WHERE id IN ({', '.join(['%s'] * len(ids))}) OR message_id IN ({', '.join(['%s'] * len(ids))})"
+            params = [*ids, *ids]
+        for row in warehouse.query(sql, params or None):
+            rows.append({"schema": schema, **row})
+    rows.sort(key=lambda row: (row["uuid_ts"] is not None, row["uuid_ts"]), reverse=True)
+    return rows[:limit] if limit is not None else rows
+
+
+@dataclass
+class ReplayReport:
+    respooled: list[dict[str, Any]] = field(default_factory=list)
+    still_failing: list[tuple[dict[str, Any], str]] = field(default_factory=list)
+    spool_file: str | None = None

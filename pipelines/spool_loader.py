@@ -1,0 +1,334 @@
+"""Move closed spool files into the warehouse: `load_spool(config) -> LoadReport`.
+
+Why this shape: a file is claimed atomically (so racing loaders never share one), read,
+split by source into Segment's tables as Arrow, and handed to one dlt pipeline per
+source schema with merge strategy `insert-only` on `id`. Only after every source's load
+committed is the file deleted (or archived). A crash anywhere leaves the file claimed
+and unlocked, so the next loader takes it again; insert-only makes that reload add
+nothing. Duplicates are settled as "the first copy received wins": by spool order within
+a load, and by the warehouse's existing row across loads.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import dlt
+import orjson
+import pyarrow as pa
+
+from headwater.config import HeadwaterConfig
+from headwater.warehouse import Warehouse, fetch_dicts
+from pipelines.column_types import ARROW_TYPES, TEXT, TIMESTAMP, TypeConflict, parse_timestamp, warehouse_kind
+from pipelines.quarantine import UNKNOWN_SOURCE_SCHEMA, quarantine_row, quarantine_table
+from pipelines.segment_layout import (
+    QUARANTINE_TABLE, TIMESTAMP_COLUMNS, TYPE_TABLES, WEBHOOKS_TABLE, place,
+)
+from pipelines.table_batches import SchemaBatch
+from pipelines.users_table import quote, refresh_users
+from sources.collect.spool import backlog, claim_files, scan
+
+INSERT_ONLY = {"disposition": "merge", "strategy": "insert-only"}
+MESSAGE_TABLES = frozenset(TYPE_TABLES.values())
+
+WEBHOOK_SCHEMA = pa.schema([
+    pa.field("id", ARROW_TYPES[TEXT], nullable=False),
+    pa.field("vendor", ARROW_TYPES[TEXT]),
+    pa.field("topic", ARROW_TYPES[TEXT]),
+    pa.field("received_at", ARROW_TYPES[TIMESTAMP]),
+    pa.field("payload", ARROW_TYPES[TEXT]),
+    pa.field("uuid_ts", ARROW_TYPES[TIMESTAMP]),
+])
+
+
+class LoadError(Exception):
+    """The warehouse refused a load; the claimed files stay in the spool for the next run."""
+
+
+@dataclass
+class SourceLoad:
+    """What one load did to one source schema."""
+
+    source: str
+    messages: int = 0          # messages read for this source (excluding duplicates within the load)
+    loaded: int = 0            # messages newly stored (one per message, in its type table)
+    duplicates: int = 0        # messages whose id was already loaded or seen earlier in the load
+    quarantined: int = 0       # rows newly added to _quarantine
+    rows_by_table: dict[str, int] = field(default_factory=dict)
+    users_refreshed: int = 0
+
+
+@dataclass
+class LoadReport:
+    files: int = 0
+    torn_bytes: int = 0
+    sources: dict[str, SourceLoad] = field(default_factory=dict)
+
+    def source(self, name: str) -> SourceLoad:
+        return self.sources.setdefault(name, SourceLoad(name))
+
+    @property
+    def loaded(self) -> int:
+        return sum(s.loaded for s in self.sources.values())
+
+    @property
+    def duplicates(self) -> int:
+        return sum(s.duplicates for s in self.sources.values())
+
+    @property
+    def quarantined(self) -> int:
+        return sum(s.quarantined for s in self.sources.values())
+
+
+def _existing_kinds(warehouse: Warehouse, schema: str) -> dict[str, dict[str, str]]:
+    """Column types already in the warehouse: they, not this batch, decide conflicts."""
+    with warehouse.connect() as connection:
+        rows = fetch_dicts(
+            connection,
+            "SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = %s",
+            [schema], warehouse.dialect,
+        )
+    kinds: dict[str, dict[str, str]] = {}
+    for row in rows:
+        kinds.setdefault(row["table_name"], {})[row["column_name"]] = warehouse_kind(row["data_type"])
+    return kinds
+
+
+class SourceBatch:
+    """Everything one load sends to one source schema, in spool order."""
+
+    def __init__(self, schema: str, warehouse: Warehouse, loaded_at: datetime):
+        self.schema = schema
+        self.loaded_at = loaded_at
+        self.tables = SchemaBatch(_existing_kinds(warehouse, schema), TIMESTAMP_COLUMNS)
+        self.seen_ids: set[str] = set()
+        self.duplicates = 0
+        self.messages = 0
+        self.quarantine: list[dict[str, Any]] = []
+        self._quarantine_ids: set[str] = set()
+        self.webhooks: list[dict[str, Any]] = []
+        self._webhook_ids: set[str] = set()
+        self.identified_users: set[str] = set()
+
+    def refuse(self, source: str, reason: str, payload: Any, received_at: Any) -> None:
+        row = quarantine_row(source, reason, payload, received_at, self.loaded_at)
+        if row["id"] not in self._quarantine_ids:
+            self._quarantine_ids.add(row["id"])
+            self.quarantine.append(row)
+
+    def add_message(self, message: Any, received_at: Any) -> None:
+        if not isinstance(message, dict):
+            self.refuse(self.schema, "(message): must be a JSON object", message, received_at)
+            return
+        message_id = message.get("messageId")
+        if not isinstance(message_id, str) or not message_id:
+            self.refuse(self.schema, "messageId: missing; the collect endpoint always sets one", message, received_at)
+            return
+        if message_id in self.seen_ids:
+            self.duplicates += 1
+            return
+        self.seen_ids.add(message_id)
+        self.messages += 1
+        if message.get("type") not in TYPE_TABLES:
+            self.refuse(self.schema, f"type: must be one of {', '.join(sorted(TYPE_TABLES))}", message, received_at)
+            return
+        try:
+            placement = place(message, received_at)
+            rows = [(placement.type_table, placement.row)]
+            if placement.event_table is not None:
+                rows.append((placement.event_table, placement.event_row))
+            for _, row in rows:
+                row["uuid_ts"] = self.loaded_at
+            self.tables.admit(rows)
+        except (TypeConflict, ValueError) as error:
+            self.refuse(self.schema, str(error), message, received_at)
+            return
+        if placement.type_table == "identifies" and isinstance(message.get("userId"), str):
+            self.identified_users.add(message["userId"])
+
+    def add_webhook(self, record: dict) -> None:
+        webhook_id = record.get("webhook_id")
+        if not isinstance(webhook_id, str) or not webhook_id:
+            self.refuse(self.schema, "webhook_id: missing from the webhook record", record, record.get("received_at"))
+            return
+        if webhook_id not in self._webhook_ids:
+            self._webhook_ids.add(webhook_id)
+            received = record.get("received_at")
+            try:
+                received_at = parse_timestamp(received) if isinstance(received, str) else None
+            except ValueError:
+                received_at = None
+            self.webhooks.append({
+                "id": webhook_id, "vendor": record.get("vendor"), "topic": record.get("topic"),
+                "received_at": received_at, "payload": orjson.dumps(record.get("raw")).decode(),
+                "uuid_ts": self.loaded_at,
+            })
+        for message in record.get("messages") or []:
+            self.add_message(message, record.get("received_at"))
+
+    def arrow_tables(self) -> dict[str, pa.Table]:
+        tables = {name: table.to_arrow() for name, table in self.tables.tables.items() if len(table)}
+        if self.webhooks:
+            tables[WEBHOOKS_TABLE] = pa.Table.from_pylist(self.webhooks, schema=WEBHOOK_SCHEMA)
+        if self.quarantine:
+            tables[QUARANTINE_TABLE] = quarantine_table(self.quarantine)
+        return tables
+
+
+class SpoolRouter:
+    """Sends each spool record to its source's batch; never drops one."""
+
+    def __init__(self, known_sources: set[str], warehouse: Warehouse, loaded_at: datetime):
+        self.known = known_sources
+        self.warehouse = warehouse
+        self.loaded_at = loaded_at
+        self.batches: dict[str, SourceBatch] = {}
+
+    def batch(self, schema: str) -> SourceBatch:
+        batch = self.batches.get(schema)
+        if batch is None:
+            batch = self.batches[schema] = SourceBatch(schema, self.warehouse, self.loaded_at)
+        return batch
+
+    def route(self, record: Any) -> None:
+        source = record.get("source") if isinstance(record, dict) else None
+        received_at = record.get("received_at") if isinstance(record, dict) else None
+        if source not in self.known:
+            self.batch(UNKNOWN_SOURCE_SCHEMA).refuse(
+                str(source),
+                f"source: {source!r} is not in the configuration's sources; add it, then run "
+                f"`headwater quarantine replay --source {UNKNOWN_SOURCE_SCHEMA}`",
+                record, received_at,
+            )
+            return
+        batch = self.batch(source)
+        kind = record.get("kind")
+        if kind == "events":
+            for message in record.get("messages") or []:
+                batch.add_message(message, received_at)
+        elif kind == "webhook":
+            batch.add_webhook(record)
+        elif kind == "quarantine":
+            for item in record.get("items") or []:
+                item = item if isinstance(item, dict) else {"raw": item}
+                batch.refuse(source, str(item.get("reason") or "rejected by the collect endpoint"),
+                             item.get("raw"), received_at)
+        else:
+            batch.refuse(source, f"kind: unknown spool record kind {kind!r}", record, received_at)
+
+
+def _run_dlt(warehouse: Warehouse, batch: SourceBatch) -> None:
+    tables = batch.arrow_tables()
+    if not tables:
+        return
+    resources = [dlt.resource(table, name=name, write_disposition=INSERT_ONLY, primary_key="id")
+                 for name, table in tables.items()]
+    # A private working folder per run: concurrent loaders of one source must not share
+    # dlt's local state; dlt restores the schema and state from the warehouse instead.
+    with tempfile.TemporaryDirectory(prefix="headwater-dlt-") as pipelines_dir:
+        pipeline = dlt.pipeline(
+            pipeline_name=f"headwater_spool_{batch.schema}",
+            pipelines_dir=pipelines_dir,
+            destination=warehouse.dlt_destination(),
+            dataset_name=batch.schema,
+        )
+        pipeline.run(resources)
+
+
+def _count_inserted(warehouse: Warehouse, batch: SourceBatch, tables: list[str]) -> dict[str, int]:
+    """Rows this load actually inserted: insert-only skipped the ids already present."""
+    if not tables:
+        return {}
+    union = " UNION ALL ".join(
+        f"SELECT '{name}' AS table_name, COUNT(*) AS n FROM {quote(batch.schema)}.{quote(name)} WHERE uuid_ts = %s"
+        for name in tables
+    )
+    rows = warehouse.query(union, [batch.loaded_at] * len(tables))
+    return {row["table_name"]: int(row["n"]) for row in rows}
+
+
+def load_batch(warehouse: Warehouse, batch: SourceBatch, report: SourceLoad) -> None:
+    """One source's rows into its schema; then its `users` rows for the users identified."""
+    handed = {name: len(table) for name, table in batch.tables.tables.items()}
+    try:
+        _run_dlt(warehouse, batch)
+    except Exception as error:  # dlt wraps the engine's error; keep the cause, not credentials
+        cause = error
+        while cause.__cause__ is not None:
+            cause = cause.__cause__
+        raise LoadError(f"loading source {batch.schema!r} into {warehouse.safe_url()} failed: "
+                        f"{type(cause).__name__}: {str(cause)[:300]}") from error
+    names = [name for name, count in handed.items() if count]
+    if batch.webhooks:
+        names.append(WEBHOOKS_TABLE)
+    if batch.quarantine:
+        names.append(QUARANTINE_TABLE)
+    inserted = _count_inserted(warehouse, batch, names)
+    for name, count in inserted.items():
+        if count:
+            report.rows_by_table[name] = report.rows_by_table.get(name, 0) + count
+    new_messages = sum(inserted.get(name, 0) for name in handed if name in MESSAGE_TABLES)
+    offered = sum(count for name, count in handed.items() if name in MESSAGE_TABLES)
+    report.messages += batch.messages
+    report.loaded += new_messages
+    report.duplicates += batch.duplicates + (offered - new_messages)
+    report.quarantined += inserted.get(QUARANTINE_TABLE, 0)
+    report.users_refreshed += refresh_users(warehouse, batch.schema, batch.identified_users)
+
+
+ProgressCallback = Callable[[int, int], None]
+
+
+def load_files(config: HeadwaterConfig, claimed: list, report: LoadReport) -> None:
+    """Load already-claimed files; marks them done only after every source committed."""
+    warehouse = Warehouse(config.warehouse)
+    loaded_at = datetime.now(timezone.utc)
+    router = SpoolRouter({s.name for s in config.sources}, warehouse, loaded_at)
+    try:
+        for claimed_file in claimed:
+            result = scan(Path(claimed_file.path).read_bytes())
+            report.torn_bytes += result.torn_bytes
+            for payload in result.payloads:
+                try:
+                    record = orjson.loads(payload)
+                except orjson.JSONDecodeError:
+                    record = {"source": None, "payload_text": payload.decode("utf-8", "replace")}
+                router.route(record)
+        for batch in router.batches.values():
+            load_batch(warehouse, batch, report.source(batch.schema))
+    except BaseException:
+        for claimed_file in claimed:
+            claimed_file.release()
+        raise
+    for claimed_file in claimed:
+        claimed_file.done(archive=config.collect.archive)
+    report.files += len(claimed)
+
+
+def load_spool(config: HeadwaterConfig, *, files_per_load: int = 8,
+               progress: ProgressCallback | None = None) -> LoadReport:
+    """Claim and load every closed spool file; returns what was loaded per source and table.
+
+    Files go in groups of `files_per_load` (one dlt load per source per group), which
+    bounds memory; it stops once the files waiting at the start are done, so a busy
+    endpoint cannot keep it running forever.
+    """
+    spool_dir = Path(config.collect.spool_dir)
+    waiting = backlog(spool_dir)
+    total = waiting["closed"] + waiting["claimed"]
+    report = LoadReport()
+    if progress:
+        progress(0, total)
+    while report.files < max(total, 1):
+        claimed = claim_files(spool_dir, limit=files_per_load)
+        if not claimed:
+            break
+        load_files(config, claimed, report)
+        if progress:
+            progress(report.files, max(total, report.files))
+    return report
