@@ -82,3 +82,27 @@ class EmulatorControl:
             response.headers["Retry-After"] = f"{retry_after:g}"
             return response
         return error_response(status, "An unexpected error occurred on the server.")
+
+
+def vendor_records(world, vendor: str, kind: str) -> list[dict]:
+    """One kind of a synthetic world's vendor records (`OUT/vendors/<vendor>/<kind>.jsonl[.gz]`).
+
+    Uses the generator's own reader when it is installed, so the format has one owner.
+    """
+    try:
+        from sources.synthetic import iter_vendor_records  # the contract in sources/synthetic/FORMAT.md
+    except ImportError:
+        iter_vendor_records = None
+    if iter_vendor_records is not None:
+        return list(iter_vendor_records(world, vendor, kind))
+    import gzip
+    from pathlib import Path
+
+    import orjson
+
+    folder = Path(world) / "vendors" / vendor
+    for path, opener in ((folder / f"{kind}.jsonl", open), (folder / f"{kind}.jsonl.gz", gzip.open)):
+        if path.exists():
+            with opener(path, "rb") as handle:
+                return [orjson.loads(line) for line in handle if line.strip()]
+    return []

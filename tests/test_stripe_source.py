@@ -159,3 +159,26 @@ def test_throttling_and_server_errors_mid_pagination_load_every_record_once(ware
     rows = warehouse.query('SELECT id, COUNT(*) AS n FROM "stripe"."customers" GROUP BY id')
     assert len(rows) == 255 and {r["n"] for r in rows} == {1}
     assert {r.status for r in stripe_emulator.control.requests} >= {429, 500, 503}
+
+
+def test_client_waits_exactly_the_retry_after_the_api_asks_for(stripe_emulator):
+    from sources.stripe.helpers import stripe_client
+
+    waits: list[float] = []
+    stripe_emulator.control.throttle(2, retry_after=7)
+    with stripe_client(entry_for(stripe_emulator), sleep=waits.append) as client:
+        page = client.get("/v1/customers", {"limit": "100"})
+    assert waits == [7.0, 7.0] and len(page["data"]) == 5
+
+
+def test_rejected_key_fails_with_stripes_explanation_and_no_secret(duckdb_warehouse, stripe_emulator):
+    from sources.vendor_http import VendorRejected
+
+    entry = entry_for(stripe_emulator, api_key="rk_test_not_the_right_one")
+    with pytest.raises(Exception) as failure:
+        run_source(entry, duckdb_warehouse)
+    cause = failure.value
+    while cause is not None and not isinstance(cause, VendorRejected):
+        cause = cause.__cause__ or cause.__context__
+    assert isinstance(cause, VendorRejected) and cause.status == 401
+    assert "Invalid API Key" in str(cause) and "not_the_right_one" not in str(cause)

@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from sources.emulator_kit import EmulatorControl
+from sources.emulator_kit import EmulatorControl, vendor_records
 from sources.stripe.settings import EVENT_RETENTION_SECONDS, OBJECTS, OBJECTS_BY_PATH, StripeObject
 
 DEFAULT_API_KEY = "rk_test_headwater_emulator"
@@ -281,18 +281,10 @@ def _table_of(record: dict) -> str:
 
 
 def world_records(world: Path) -> list[dict]:
-    """Stripe objects from a synthetic world: `WORLD/vendors/stripe/*.jsonl` (or that folder)."""
-    folder = world / "vendors" / "stripe" if (world / "vendors").is_dir() else world
-    if not folder.is_dir():
-        raise FileNotFoundError(f"no Stripe records under {world} (expected {folder})")
-    records: list[dict] = []
-    known = {spec.object_type for spec in OBJECTS}
-    for path in sorted(folder.glob("*.jsonl")):
-        for line in path.read_bytes().splitlines():
-            if line.strip():
-                record = orjson.loads(line)
-                if record.get("object") in known:
-                    records.append(record)
+    """Stripe objects from a synthetic world's `vendors/stripe/<table>.jsonl[.gz]`, oldest first."""
+    if not (Path(world) / "vendors" / "stripe").is_dir():
+        raise FileNotFoundError(f"no Stripe records under {world} (expected {Path(world) / 'vendors' / 'stripe'})")
+    records = [record for spec in OBJECTS for record in vendor_records(world, "stripe", spec.table)]
     records.sort(key=lambda r: r.get("created", 0))
     return records
 
