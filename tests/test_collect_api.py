@@ -233,3 +233,9 @@ def test_no_input_produces_a_server_error(client, path, body, raw_suffix):
                            headers={"Content-Type": "application/json"})
     assert response.status_code < 500, response.text
     assert "success" in response.json()
+
+
+@pytest.mark.parametrize("bad_type", [["track"], {"t": 1}, 7, None])
+def test_batch_message_with_a_non_string_type_is_rejected_not_crashing(client, bad_type):
+    response = client.post("/v1/batch", json={"batch": [{"type": bad_type, "userId": "u", "event": "E"}]})
+    assert response.status_code == 400 and response.json()["rejected"][0]["field"] == "type"

@@ -27,7 +27,8 @@ import orjson
 from headwater.config import EventsSourceConfig, HeadwaterConfig, load_config
 from sources.collect import spool
 from sources.collect.group_commit import GroupCommitter, SpoolUnavailable
-from sources.collect.messages import PATH_TYPES, InvalidMessage, enrich, format_timestamp, utc_now, validate
+from sources.collect.messages import (PATH_TYPES, InvalidMessage, enrich, format_timestamp, new_message_ids,
+                                      utc_now, validate)
 from sources.collect.metrics import CollectMetrics
 
 log = logging.getLogger("headwater.collect")
@@ -280,7 +281,7 @@ class CollectApp:
             messages, batch_info, message_type = [payload], None, kind
 
         received_at = utc_now()
-        accepted, rejected = self._prepare(messages, message_type, batch_info, received_at, scope, headers)
+        accepted, rejected = self._prepare(messages, message_type, batch_info, received_at, scope, len(body))
         record_parts = []
         if accepted:
             record_parts.append(spool.encode({"source": source.name, "kind": "events",
@@ -299,7 +300,7 @@ class CollectApp:
             if kind != "batch":
                 return error_reply(400, first["reason"], field=first["field"])
             return error_reply(400, "every message in the batch is invalid", rejected=rejected)
-        self.metrics.messages_accepted.labels(source.name).inc(len(accepted))
+        self.metrics.accepted_for(source.name).inc(len(accepted))
         if rejected:
             return json_reply(200, {"success": True, "rejected": rejected})
         return Reply(200, OK_BODY, JSON_HEADERS)
@@ -309,18 +310,22 @@ class CollectApp:
                                                   "received_at": format_timestamp(utc_now()), "items": items}))
 
     def _prepare(self, messages: list, message_type: str | None, batch_info: dict | None,
-                 received_at: datetime, scope, headers: dict) -> tuple[list[dict], list[dict]]:
+                 received_at: datetime, scope, body_size: int) -> tuple[list[dict], list[dict]]:
         received_text = format_timestamp(received_at)
         client = scope.get("client")
         ip = client[0] if client else None
         max_bytes = self.limits.max_message_bytes
+        # no message can be larger than the body it came in: skip measuring small bodies
+        check_sizes = body_size > max_bytes
+        fresh_ids = new_message_ids(len(messages))
         accepted, rejected = [], []
         for index, message in enumerate(messages):
             try:
-                if len(orjson.dumps(message)) > max_bytes:
+                if check_sizes and len(orjson.dumps(message)) > max_bytes:
                     raise InvalidMessage("(message)", f"exceeds the {max_bytes // 1024} KB message limit")
                 validate(message, message_type)
-                enrich(message, received_at=received_at, received_at_text=received_text, ip=ip, batch=batch_info)
+                enrich(message, received_at=received_at, received_at_text=received_text, ip=ip, batch=batch_info,
+                       new_id=fresh_ids[index])
             except InvalidMessage as error:
                 if isinstance(message, dict):
                     message.pop("writeKey", None)

@@ -8,7 +8,7 @@ at 100k events/s every microsecond counts.
 
 from __future__ import annotations
 
-import uuid
+import os
 from datetime import datetime, timezone
 from typing import Any
 
@@ -36,6 +36,20 @@ class InvalidMessage(ValueError):
     def __init__(self, field: str, reason: str):
         super().__init__(f"{field}: {reason}")
         self.field, self.reason = field, reason
+
+
+_VARIANT = "89ab"
+
+
+def new_message_ids(count: int) -> list[str]:
+    """`count` random (version 4) UUIDs from one urandom call: uuid.uuid4() costs ~4 us each,
+    a measurable share of the batch path."""
+    digits = os.urandom(16 * count).hex()
+    ids = []
+    for start in range(0, 32 * count, 32):
+        h = digits[start:start + 32]
+        ids.append(f"{h[0:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[int(h[16], 16) & 3]}{h[17:20]}-{h[20:32]}")
+    return ids
 
 
 def utc_now() -> datetime:
@@ -81,7 +95,7 @@ def validate(message: Any, message_type: str | None = None) -> dict:
         raise InvalidMessage("(message)", "must be a JSON object")
     if message_type is None:
         message_type = message.get("type")
-        if message_type not in MESSAGE_TYPES:
+        if not isinstance(message_type, str) or message_type not in MESSAGE_TYPES:
             raise InvalidMessage("type", f"must be one of {', '.join(sorted(MESSAGE_TYPES))}")
     else:
         message["type"] = message_type
@@ -113,6 +127,7 @@ def enrich(
     received_at_text: str,
     ip: str | None = None,
     batch: dict | None = None,
+    new_id: str | None = None,
 ) -> dict:
     """Add what the server knows: messageId, receivedAt, context.ip, skew-corrected time.
 
@@ -131,7 +146,7 @@ def enrich(
         if "sentAt" not in message and batch.get("sentAt") is not None:
             message["sentAt"] = batch["sentAt"]
     if not message.get("messageId"):
-        message["messageId"] = str(uuid.uuid4())
+        message["messageId"] = new_id or new_message_ids(1)[0]
     message["receivedAt"] = received_at_text
     if ip is not None:
         context = message.get("context")

@@ -42,6 +42,14 @@ class CollectMetrics:
             "headwater_spool_fsync_seconds", "Latency of one group-commit fsync", registry=self.registry,
             buckets=(0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0))
         self.registry.register(SpoolBacklogCollector(spool_dir))
+        self._accepted_children: dict = {}
+
+    def accepted_for(self, source: str):
+        """The per-source counter, cached: `labels()` takes a lock and builds a key each call."""
+        child = self._accepted_children.get(source)
+        if child is None:
+            child = self._accepted_children[source] = self.messages_accepted.labels(source)
+        return child
 
     def exposition(self) -> bytes:
         multiproc_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
