@@ -1,0 +1,60 @@
+"""Running models on a warehouse: one model, or all of them in dependency order.
+
+The Dagster assets call `run_model` for each asset; `build_models` is the same loop without
+Dagster, for tests and benchmarks. A model's whole work runs on one connection and is
+committed when it finishes, so a failed model leaves the previous table in place on
+PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from headwater.config import HeadwaterConfig
+from headwater.warehouse import Warehouse
+from models.adapter import Engine
+from models.catalog import Model, catalog
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """What every model of one build shares."""
+
+    warehouse: Warehouse
+    config: HeadwaterConfig = field(default_factory=HeadwaterConfig)
+    as_of: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    full_refresh: bool = False
+
+
+Runner = Callable[[Model, BuildContext, Engine], None]
+
+
+def _runner(model: Model) -> Runner:
+    module_name, attribute = model.runner.split(":")
+    return getattr(importlib.import_module(module_name), attribute)
+
+
+def run_model(model: Model, context: BuildContext) -> int:
+    """Materialize one model; returns its row count."""
+    with context.warehouse.connect() as connection:
+        engine = Engine(connection, context.warehouse.dialect)
+        engine.ensure_schema(model.schema)
+        if model.materialized == "table":
+            engine.replace_table(model.target, model.sql)
+        elif model.materialized == "append":
+            if context.full_refresh:
+                engine.drop_table(model.target)
+            engine.append(model.target, model.sql)
+        else:
+            _runner(model)(model, context, engine)
+        rows = engine.row_count(model.target)
+        engine.commit()
+        return rows
+
+
+def build_models(context: BuildContext, models: Iterable[Model] | None = None) -> dict[str, int]:
+    """Run models (default: all) in dependency order; returns rows per model key."""
+    return {model.key: run_model(model, context) for model in (models or catalog())}

@@ -1,0 +1,140 @@
+"""The identity graph with its guards: components of the usable edges, minus over-merges.
+
+Why two passes: almost every component of a real identity graph is harmless (one person,
+a few devices), so components are first computed over every usable edge in the warehouse
+(models.identity.components). Only components that break a guard (more values of a type
+than its limit allows, or more identifiers than max_component_size) are resolved again,
+edge by edge, strongest edge type first and earliest first, exactly like the sequential
+union-find that Segment Unify and Hightouch describe: an edge that would make a profile
+break a guard is dropped and recorded. That second pass reads only the conflicted
+components' edges, a small share of the graph, into Python.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from models.adapter import Engine
+from models.build import BuildContext
+from models.catalog import Model
+from models.identity.components import label_components
+
+GUARD_REJECTIONS = '"cdp_staging"."identity_guard_rejections"'
+REJECTION_COLUMNS = {"source": "VARCHAR", "source_table": "VARCHAR", "row_id": "VARCHAR", "seen_at": "TIMESTAMPTZ",
+                     "anchor_type": "VARCHAR", "anchor_value": "VARCHAR", "id_type": "VARCHAR",
+                     "id_value": "VARCHAR", "reason": "VARCHAR", "detail": "VARCHAR"}
+
+
+@dataclass
+class _Profile:
+    """A union-find root with what the guards need to know about its set."""
+
+    size: int
+    per_type: dict[str, int] = field(default_factory=dict)
+
+
+class GuardedUnion:
+    """Union-find that refuses a union which would break a per-type limit or the size cap."""
+
+    def __init__(self, limits: dict[str, int | None], max_size: int):
+        self.limits, self.max_size = limits, max_size
+        self.parent: dict[int, int] = {}
+        self.profiles: dict[int, _Profile] = {}
+
+    def add(self, node: int, id_type: str) -> None:
+        self.parent[node] = node
+        self.profiles[node] = _Profile(1, {id_type: 1})
+
+    def find(self, node: int) -> int:
+        root = node
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[node] != root:  # path compression
+            self.parent[node], node = root, self.parent[node]
+        return root
+
+    def union(self, a: int, b: int) -> tuple[str, str] | None:
+        """Join the sets of a and b; returns (reason, detail) instead when a guard forbids it."""
+        root_a, root_b = self.find(a), self.find(b)
+        if root_a == root_b:
+            return None
+        left, right = self.profiles[root_a], self.profiles[root_b]
+        for id_type in sorted(set(left.per_type) | set(right.per_type)):
+            limit = self.limits.get(id_type)
+            joined = left.per_type.get(id_type, 0) + right.per_type.get(id_type, 0)
+            if limit is not None and joined > limit:
+                return "limit_exceeded", f"would give one profile {joined} {id_type} values (limit {limit})"
+        if left.size + right.size > self.max_size:
+            return ("max_component_size",
+                    f"would give one profile {left.size + right.size} identifiers (limit {self.max_size})")
+        keep, gone = (root_a, root_b) if root_a < root_b else (root_b, root_a)
+        self.parent[gone] = keep
+        merged = self.profiles.pop(gone)
+        kept = self.profiles[keep]
+        kept.size += merged.size
+        for id_type, count in merged.per_type.items():
+            kept.per_type[id_type] = kept.per_type.get(id_type, 0) + count
+        return None
+
+
+def write_identity_components(model: Model, context: BuildContext, engine: Engine) -> None:
+    identity = context.config.identity
+    engine.replace_table("_hw_nodes", """
+        SELECT ROW_NUMBER() OVER (ORDER BY id_type, id_value) AS node, id_type, id_value
+        FROM (SELECT DISTINCT id_type, id_value FROM cdp_staging.identifiers WHERE rejected_reason IS NULL) AS usable
+    """, temporary=True)
+    engine.replace_table("_hw_edges", """
+        SELECT edges.source, edges.source_table, edges.row_id, edges.seen_at, edges.anchor_type, edges.anchor_value,
+               edges.id_type, edges.id_value, edges.priority, anchor.node AS a, other.node AS b
+        FROM cdp_staging.identity_edges AS edges
+        JOIN _hw_nodes AS anchor ON anchor.id_type = edges.anchor_type AND anchor.id_value = edges.anchor_value
+        JOIN _hw_nodes AS other ON other.id_type = edges.id_type AND other.id_value = edges.id_value
+        WHERE edges.rejected_reason IS NULL
+    """, temporary=True)
+    label_components(engine, "SELECT a, b FROM _hw_edges", "SELECT node FROM _hw_nodes")
+    engine.replace_table("_hw_conflicted", f"""
+        SELECT component FROM _hw_labels AS labels
+        JOIN _hw_nodes AS nodes ON nodes.node = labels.node
+        JOIN cdp_staging.identity_id_types AS id_types ON id_types.id_type = nodes.id_type
+        WHERE id_types.max_per_profile IS NOT NULL
+        GROUP BY labels.component, nodes.id_type, id_types.max_per_profile
+        HAVING COUNT(*) > id_types.max_per_profile
+        UNION
+        SELECT component FROM _hw_labels GROUP BY component HAVING COUNT(*) > {int(identity.max_component_size)}
+    """, temporary=True)
+    engine.create_table("_hw_relabel", {"node": "BIGINT", "component": "BIGINT"}, temporary=True)
+    engine.create_table(GUARD_REJECTIONS, REJECTION_COLUMNS)
+    if engine.scalar("SELECT COUNT(*) AS n FROM _hw_conflicted"):
+        _resolve_conflicts(engine, {name: rule.limit for name, rule in identity.id_types.items()},
+                           identity.max_component_size)
+    engine.replace_table(model.target, """
+        SELECT nodes.id_type, nodes.id_value, COALESCE(relabel.component, labels.component) AS component
+        FROM _hw_nodes AS nodes
+        JOIN _hw_labels AS labels ON labels.node = nodes.node
+        LEFT JOIN _hw_relabel AS relabel ON relabel.node = nodes.node
+    """)
+    for scratch in ("_hw_nodes", "_hw_edges", "_hw_labels", "_hw_conflicted", "_hw_relabel"):
+        engine.drop_table(scratch)
+
+
+def _resolve_conflicts(engine: Engine, limits: dict[str, int | None], max_size: int) -> None:
+    """Re-join each conflicted component edge by edge, strongest then earliest, skipping what breaks a guard."""
+    union = GuardedUnion(limits, max_size)
+    for row in engine.run("""
+            SELECT nodes.node, nodes.id_type FROM _hw_nodes AS nodes
+            JOIN _hw_labels AS labels ON labels.node = nodes.node
+            JOIN _hw_conflicted AS conflicted ON conflicted.component = labels.component"""):
+        union.add(row["node"], row["id_type"])
+    edges = engine.run("""
+        SELECT edges.* FROM _hw_edges AS edges
+        JOIN _hw_labels AS labels ON labels.node = edges.a
+        JOIN _hw_conflicted AS conflicted ON conflicted.component = labels.component
+        ORDER BY edges.priority, edges.seen_at, edges.source, edges.source_table, edges.row_id,
+                 edges.id_type, edges.id_value""")
+    rejected = []
+    for edge in edges:
+        refusal = union.union(edge["a"], edge["b"])
+        if refusal:
+            rejected.append([edge[c] for c in REJECTION_COLUMNS if c not in ("reason", "detail")] + list(refusal))
+    engine.insert_rows(GUARD_REJECTIONS, list(REJECTION_COLUMNS), rejected)
+    engine.insert_rows("_hw_relabel", ["node", "component"], [(node, union.find(node)) for node in union.parent])

@@ -1,0 +1,36 @@
+/* ---
+description: >
+  Every identifier seen on a raw row, one row each, before normalization. An alias's
+  previousId counts as a user_id when that value was ever sent as a userId, else as an anonymous_id.
+columns:
+  source: the source (warehouse schema) of the raw row
+  source_table: the raw table
+  row_id: the raw row's id
+  seen_at: when the row happened
+  id_type: plain name of the identifier type
+  raw_value: the value as sent
+--- */
+WITH rows_as_of AS (
+    SELECT *
+    FROM cdp_staging.identifier_rows
+    WHERE seen_at <= (SELECT as_of FROM cdp_staging.build_context)
+),
+known_user_ids AS (
+    SELECT DISTINCT user_id FROM rows_as_of WHERE user_id IS NOT NULL
+)
+SELECT source, source_table, row_id, seen_at, 'anonymous_id' AS id_type, anonymous_id AS raw_value
+FROM rows_as_of WHERE anonymous_id IS NOT NULL
+UNION ALL
+SELECT source, source_table, row_id, seen_at, 'user_id' AS id_type, user_id AS raw_value
+FROM rows_as_of WHERE user_id IS NOT NULL
+UNION ALL
+SELECT source, source_table, row_id, seen_at,
+       CASE WHEN previous_id IN (SELECT user_id FROM known_user_ids) THEN 'user_id' ELSE 'anonymous_id' END AS id_type,
+       previous_id AS raw_value
+FROM rows_as_of WHERE previous_id IS NOT NULL
+UNION ALL
+SELECT source, source_table, row_id, seen_at, 'email' AS id_type, email AS raw_value
+FROM rows_as_of WHERE email IS NOT NULL
+UNION ALL
+SELECT source, source_table, row_id, seen_at, 'phone' AS id_type, phone AS raw_value
+FROM rows_as_of WHERE phone IS NOT NULL

@@ -1,0 +1,57 @@
+/* ---
+description: >
+  Every identifier observation, normalized for matching (email trimmed and lowercased, phone
+  in E.164, others as configured), with the reason when it may not be used to match people.
+columns:
+  source: the source (warehouse schema) of the raw row
+  source_table: the raw table
+  row_id: the raw row's id
+  seen_at: when the row happened
+  id_type: plain name of the identifier type
+  priority: the type's rank, 1 strongest
+  raw_value: the value as sent
+  id_value: the normalized value; empty when it cannot be normalized
+  rejected_reason: empty when usable; blocked_value or invalid_phone otherwise
+  rejected_detail: the blocklist pattern that matched, for blocked_value
+--- */
+WITH typed AS (
+    SELECT observations.*, id_types.normalize, id_types.priority
+    FROM cdp_staging.identifier_observations AS observations
+    JOIN cdp_staging.identity_id_types AS id_types ON id_types.id_type = observations.id_type
+),
+normalized AS (
+    SELECT typed.source, typed.source_table, typed.row_id, typed.seen_at, typed.id_type, typed.priority,
+           typed.raw_value, typed.normalize,
+           CASE typed.normalize
+               WHEN 'email' THEN LOWER(TRIM(typed.raw_value))
+               WHEN 'lowercase' THEN LOWER(TRIM(typed.raw_value))
+               WHEN 'trim' THEN TRIM(typed.raw_value)
+               WHEN 'phone' THEN phones.e164
+               ELSE typed.raw_value
+           END AS id_value
+    FROM typed
+    LEFT JOIN cdp_staging.phone_numbers AS phones
+        ON typed.normalize = 'phone' AND phones.raw_value = typed.raw_value
+       AND phones.default_country = (SELECT default_country FROM cdp_staging.build_context)
+),
+distinct_values AS (
+    SELECT DISTINCT id_type, raw_value, id_value FROM normalized
+),
+blocked AS (
+    SELECT distinct_values.id_type, distinct_values.raw_value, MIN(blocklist.pattern) AS pattern
+    FROM distinct_values
+    JOIN cdp_staging.identity_blocklist AS blocklist
+        ON (blocklist.id_type = '*' OR blocklist.id_type = distinct_values.id_type)
+       AND (REGEXP_MATCHES(LOWER(TRIM(distinct_values.raw_value)), blocklist.pattern)
+            OR (distinct_values.id_value IS NOT NULL AND REGEXP_MATCHES(distinct_values.id_value, blocklist.pattern)))
+    GROUP BY distinct_values.id_type, distinct_values.raw_value
+)
+SELECT normalized.source, normalized.source_table, normalized.row_id, normalized.seen_at, normalized.id_type,
+       normalized.priority, normalized.raw_value, normalized.id_value,
+       CASE
+           WHEN blocked.pattern IS NOT NULL THEN 'blocked_value'
+           WHEN normalized.id_value IS NULL THEN 'invalid_' || normalized.normalize
+       END AS rejected_reason,
+       blocked.pattern AS rejected_detail
+FROM normalized
+LEFT JOIN blocked ON blocked.id_type = normalized.id_type AND blocked.raw_value = normalized.raw_value

@@ -1,0 +1,38 @@
+/* ---
+description: >
+  Identifier pairs seen together on one raw row: each identifier of the row is linked to
+  the row's strongest usable identifier (its anchor). Edges to a rejected identifier are kept
+  with the reason, so identity_rejections can show them; the graph uses only the others.
+columns:
+  source: the source (warehouse schema) of the raw row
+  source_table: the raw table
+  row_id: the raw row's id
+  seen_at: when the row happened
+  anchor_type: type of the row's strongest usable identifier (empty when the row has none)
+  anchor_value: its normalized value
+  id_type: type of the other identifier
+  id_value: its normalized value (raw value when it was rejected)
+  priority: the edge's rank, that of its weaker identifier; weaker edges are dropped first on a limit
+  rejected_reason: empty when usable; why the identifier cannot match otherwise
+  rejected_detail: the blocklist pattern that matched, for blocked_value
+--- */
+WITH ranked AS (
+    SELECT source, source_table, row_id, id_type, id_value,
+           ROW_NUMBER() OVER (PARTITION BY source, source_table, row_id ORDER BY priority, id_value) AS strength
+    FROM cdp_staging.identifiers
+    WHERE rejected_reason IS NULL
+),
+anchors AS (
+    SELECT source, source_table, row_id, id_type, id_value FROM ranked WHERE strength = 1
+)
+SELECT identifiers.source, identifiers.source_table, identifiers.row_id, identifiers.seen_at,
+       anchors.id_type AS anchor_type, anchors.id_value AS anchor_value,
+       identifiers.id_type, COALESCE(identifiers.id_value, identifiers.raw_value) AS id_value,
+       identifiers.priority, identifiers.rejected_reason, identifiers.rejected_detail
+FROM cdp_staging.identifiers AS identifiers
+LEFT JOIN anchors
+    ON anchors.source = identifiers.source AND anchors.source_table = identifiers.source_table
+   AND anchors.row_id = identifiers.row_id
+WHERE identifiers.rejected_reason IS NOT NULL
+   OR (anchors.id_type IS NOT NULL
+       AND NOT (anchors.id_type = identifiers.id_type AND anchors.id_value = identifiers.id_value))
