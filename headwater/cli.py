@@ -21,6 +21,8 @@ COMMANDS: dict[str, str] = {
     "load": "pipelines.commands:load",
     "quarantine": "pipelines.commands:quarantine",
     "demo": "headwater.demo:demo",
+    "pull": "pipelines.cloud_commands:pull",
+    "emulators": "pipelines.cloud_commands:emulators",
 }
 
 
