@@ -13,7 +13,6 @@ twice quarantines it once.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -33,6 +32,7 @@ QUARANTINE_SCHEMA = pa.schema([
     pa.field("id", ARROW_TYPES[TEXT], nullable=False),
     pa.field("source", ARROW_TYPES[TEXT]),
     pa.field("message_id", ARROW_TYPES[TEXT]),
+    pa.field("rejected_by", ARROW_TYPES[TEXT]),
     pa.field("reason", ARROW_TYPES[TEXT]),
     pa.field("payload", ARROW_TYPES[TEXT]),
     pa.field("received_at", ARROW_TYPES[TIMESTAMP]),
@@ -49,14 +49,21 @@ def _received(value: Any) -> datetime | None:
     return None
 
 
-def quarantine_row(source: str, reason: str, payload: Any, received_at: Any, loaded_at: datetime) -> dict[str, Any]:
+# who refused a row decides how replay re-checks it
+REJECTED_BY_COLLECT = "collect"   # a raw message the endpoint refused: validated and enriched on replay
+REJECTED_BY_LOAD = "load"         # an enriched message the loader refused: re-validated, never re-enriched
+
+
+def quarantine_row(source: str, reason: str, payload: Any, received_at: Any, loaded_at: datetime,
+                   rejected_by: str = REJECTED_BY_LOAD) -> dict[str, Any]:
     payload_text = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS).decode()
-    digest = hashlib.sha256(f"{source}\0{reason}\0{payload_text}".encode()).hexdigest()[:32]
+    digest = hashlib.sha256(f"{source}\0{reason}\0{payload_text}".encode()).hexdigest()[:20]
     message_id = payload.get("messageId") if isinstance(payload, dict) else None
     return {
         "id": digest,
         "source": source,
         "message_id": message_id if isinstance(message_id, str) else None,
+        "rejected_by": rejected_by,
         "reason": reason,
         "payload": payload_text,
         "received_at": _received(received_at),
@@ -89,7 +96,7 @@ def list_quarantined(config: HeadwaterConfig, source: str | None = None, limit: 
     for schema in quarantine_schemas(config, source):
         if not warehouse.table_exists(schema, QUARANTINE_TABLE):
             continue
-        sql = (f"SELECT id, source, message_id, reason, payload, received_at, uuid_ts "
+        sql = (f"SELECT id, source, message_id, rejected_by, reason, payload, received_at, uuid_ts "
                f"FROM {quote(schema)}.{quote(QUARANTINE_TABLE)}")
         params: list[Any] = []
         if ids:
@@ -97,12 +104,5 @@ def list_quarantined(config: HeadwaterConfig, source: str | None = None, limit: 
             params = [*ids, *ids]
         for row in warehouse.query(sql, params or None):
             rows.append({"schema": schema, **row})
-    rows.sort(key=lambda row: (row["uuid_ts"] is not None, row["uuid_ts"]), reverse=True)
+    rows.sort(key=lambda row: (row["uuid_ts"] is not None, row["uuid_ts"] or 0, row["id"]), reverse=True)
     return rows[:limit] if limit is not None else rows
-
-
-@dataclass
-class ReplayReport:
-    respooled: list[dict[str, Any]] = field(default_factory=list)
-    still_failing: list[tuple[dict[str, Any], str]] = field(default_factory=list)
-    spool_file: str | None = None

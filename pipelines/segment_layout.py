@@ -43,6 +43,7 @@ STANDARD_COLUMNS = {
     "originalTimestamp": "original_timestamp",
 }
 TIMESTAMP_COLUMNS = frozenset({"received_at", "sent_at", "timestamp", "original_timestamp", "uuid_ts"})
+IDENTITY_COLUMNS = ("id", "anonymous_id", "user_id")
 # message keys with a dedicated column on their type's table
 TYPE_COLUMNS = {"name": "name", "groupId": "group_id", "previousId": "previous_id"}
 # keys that are routing or payload containers, never columns of their own

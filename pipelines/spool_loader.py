@@ -25,9 +25,11 @@ import pyarrow as pa
 from headwater.config import HeadwaterConfig
 from headwater.warehouse import Warehouse, fetch_dicts
 from pipelines.column_types import ARROW_TYPES, TEXT, TIMESTAMP, TypeConflict, parse_timestamp, warehouse_kind
-from pipelines.quarantine import UNKNOWN_SOURCE_SCHEMA, quarantine_row, quarantine_table
+from pipelines.quarantine import (
+    REJECTED_BY_COLLECT, REJECTED_BY_LOAD, UNKNOWN_SOURCE_SCHEMA, quarantine_row, quarantine_table,
+)
 from pipelines.segment_layout import (
-    QUARANTINE_TABLE, TIMESTAMP_COLUMNS, TYPE_TABLES, WEBHOOKS_TABLE, place,
+    IDENTITY_COLUMNS, QUARANTINE_TABLE, TIMESTAMP_COLUMNS, TYPE_TABLES, WEBHOOKS_TABLE, place,
 )
 from pipelines.table_batches import SchemaBatch
 from pipelines.users_table import quote, refresh_users
@@ -85,7 +87,7 @@ class LoadReport:
         return sum(s.quarantined for s in self.sources.values())
 
 
-def _existing_kinds(warehouse: Warehouse, schema: str) -> dict[str, dict[str, str]]:
+def existing_kinds(warehouse: Warehouse, schema: str) -> dict[str, dict[str, str]]:
     """Column types already in the warehouse: they, not this batch, decide conflicts."""
     with warehouse.connect() as connection:
         rows = fetch_dicts(
@@ -99,13 +101,25 @@ def _existing_kinds(warehouse: Warehouse, schema: str) -> dict[str, dict[str, st
     return kinds
 
 
+# every message table has these, typed, even before a non-null value arrives
+STANDARD_KINDS = {
+    **{column: TEXT for column in IDENTITY_COLUMNS},
+    **{column: TIMESTAMP for column in ("received_at", "sent_at", "timestamp", "original_timestamp", "uuid_ts")},
+}
+
+
+def message_tables(warehouse: Warehouse, schema: str) -> SchemaBatch:
+    """An empty batch for `schema`'s message tables, typed by what the warehouse holds."""
+    return SchemaBatch(existing_kinds(warehouse, schema), TIMESTAMP_COLUMNS, STANDARD_KINDS)
+
+
 class SourceBatch:
     """Everything one load sends to one source schema, in spool order."""
 
     def __init__(self, schema: str, warehouse: Warehouse, loaded_at: datetime):
         self.schema = schema
         self.loaded_at = loaded_at
-        self.tables = SchemaBatch(_existing_kinds(warehouse, schema), TIMESTAMP_COLUMNS)
+        self.tables = message_tables(warehouse, schema)
         self.seen_ids: set[str] = set()
         self.duplicates = 0
         self.messages = 0
@@ -115,8 +129,9 @@ class SourceBatch:
         self._webhook_ids: set[str] = set()
         self.identified_users: set[str] = set()
 
-    def refuse(self, source: str, reason: str, payload: Any, received_at: Any) -> None:
-        row = quarantine_row(source, reason, payload, received_at, self.loaded_at)
+    def refuse(self, source: str, reason: str, payload: Any, received_at: Any,
+               rejected_by: str = REJECTED_BY_LOAD) -> None:
+        row = quarantine_row(source, reason, payload, received_at, self.loaded_at, rejected_by)
         if row["id"] not in self._quarantine_ids:
             self._quarantine_ids.add(row["id"])
             self.quarantine.append(row)
@@ -217,7 +232,7 @@ class SpoolRouter:
             for item in record.get("items") or []:
                 item = item if isinstance(item, dict) else {"raw": item}
                 batch.refuse(source, str(item.get("reason") or "rejected by the collect endpoint"),
-                             item.get("raw"), received_at)
+                             item.get("raw"), received_at, REJECTED_BY_COLLECT)
         else:
             batch.refuse(source, f"kind: unknown spool record kind {kind!r}", record, received_at)
 
@@ -252,17 +267,22 @@ def _count_inserted(warehouse: Warehouse, batch: SourceBatch, tables: list[str])
     return {row["table_name"]: int(row["n"]) for row in rows}
 
 
+def _cause(error: BaseException) -> str:
+    """The innermost error (dlt wraps the engine's), on one line, without the URL's password."""
+    while error.__cause__ is not None:
+        error = error.__cause__
+    text = " ".join(str(error).split())[:300]
+    return f"{type(error).__name__}: {text}"
+
+
 def load_batch(warehouse: Warehouse, batch: SourceBatch, report: SourceLoad) -> None:
     """One source's rows into its schema; then its `users` rows for the users identified."""
     handed = {name: len(table) for name, table in batch.tables.tables.items()}
     try:
         _run_dlt(warehouse, batch)
-    except Exception as error:  # dlt wraps the engine's error; keep the cause, not credentials
-        cause = error
-        while cause.__cause__ is not None:
-            cause = cause.__cause__
+    except Exception as error:
         raise LoadError(f"loading source {batch.schema!r} into {warehouse.safe_url()} failed: "
-                        f"{type(cause).__name__}: {str(cause)[:300]}") from error
+                        f"{_cause(error)}") from error
     names = [name for name, count in handed.items() if count]
     if batch.webhooks:
         names.append(WEBHOOKS_TABLE)
@@ -301,9 +321,11 @@ def load_files(config: HeadwaterConfig, claimed: list, report: LoadReport) -> No
                 router.route(record)
         for batch in router.batches.values():
             load_batch(warehouse, batch, report.source(batch.schema))
-    except BaseException:
+    except BaseException as error:
         for claimed_file in claimed:
             claimed_file.release()
+        if isinstance(error, Exception) and not isinstance(error, LoadError):
+            raise LoadError(f"loading into {warehouse.safe_url()} failed: {_cause(error)}") from error
         raise
     for claimed_file in claimed:
         claimed_file.done(archive=config.collect.archive)

@@ -18,11 +18,12 @@ from pipelines.column_types import ARROW_TYPES, coerce, value_kind
 class TableBatch:
     """One table's rows in arrival order, with each column's type."""
 
-    def __init__(self, name: str, warehouse_kinds: Mapping[str, str]):
+    def __init__(self, name: str, warehouse_kinds: Mapping[str, str], standard_kinds: Mapping[str, str]):
         self.name = name
-        self.kinds: dict[str, str] = dict(warehouse_kinds)
-        self.columns: list[str] = []  # columns this batch fills, in first-seen order
-        self._filled: set[str] = set()
+        self.kinds: dict[str, str] = {**standard_kinds, **warehouse_kinds}
+        # standard columns exist even when every value so far was null, so queries can rely on them
+        self.columns: list[str] = list(standard_kinds)
+        self._filled: set[str] = set(standard_kinds)
         self.rows: list[dict[str, Any]] = []
 
     def typed(self, row: dict[str, Any], timestamp_columns: frozenset[str]) -> tuple[dict[str, Any], dict[str, str]]:
@@ -65,15 +66,17 @@ class TableBatch:
 class SchemaBatch:
     """All tables of one source schema for one load; a message is admitted all or nothing."""
 
-    def __init__(self, warehouse_kinds: Mapping[str, Mapping[str, str]], timestamp_columns: frozenset[str]):
+    def __init__(self, warehouse_kinds: Mapping[str, Mapping[str, str]], timestamp_columns: frozenset[str],
+                 standard_kinds: Mapping[str, str]):
         self._warehouse_kinds = warehouse_kinds
         self._timestamp_columns = timestamp_columns
+        self._standard_kinds = standard_kinds
         self.tables: dict[str, TableBatch] = {}
 
     def table(self, name: str) -> TableBatch:
         table = self.tables.get(name)
         if table is None:
-            table = self.tables[name] = TableBatch(name, self._warehouse_kinds.get(name, {}))
+            table = self.tables[name] = TableBatch(name, self._warehouse_kinds.get(name, {}), self._standard_kinds)
         return table
 
     def admit(self, rows: list[tuple[str, dict[str, Any]]]) -> None:
