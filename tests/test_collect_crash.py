@@ -8,8 +8,11 @@ from pathlib import Path
 
 import httpx
 
+from headwater.config import parse_config
+from headwater.warehouse import Warehouse
+from pipelines.spool_loader import load_spool
 from sources.collect import spool
-from tests.collect_helpers import WRITE_KEYS, ServeProcess, spooled_messages, write_config
+from tests.collect_helpers import WRITE_KEYS, ServeProcess, collect_config_dict, spooled_messages, write_config
 
 SENDERS = 6
 
@@ -56,6 +59,13 @@ def test_kill_9_mid_stream_loses_no_acknowledged_message(tmp_path: Path):
     missing = [m for m in acknowledged if m not in spooled]
     assert missing == [], f"{len(missing)} acknowledged messages lost"
     assert max(spooled.values()) == 1, "a message was spooled twice"
+
+    config = parse_config(collect_config_dict(spool_dir, f"duckdb:///{tmp_path / 'warehouse.duckdb'}"))
+    load_spool(config)
+    load_spool(config)  # a re-run must add nothing
+    loaded = Counter(row["id"] for row in Warehouse(config.warehouse).query("SELECT id FROM website.crash_test"))
+    assert set(acknowledged) <= loaded.keys(), "an acknowledged message is missing from the warehouse"
+    assert max(loaded.values()) == 1, "a message was loaded twice"
 
 
 def test_torn_tail_is_cut_on_recovery_and_intact_records_survive(tmp_path: Path):
