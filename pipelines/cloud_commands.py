@@ -104,8 +104,11 @@ def pull(names: tuple[str, ...], config_file: Path | None) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 def emulators(world: Path | None, port: int, host: str) -> None:
     """Serve the Shopify, Stripe and Mailchimp emulators until Ctrl-C (for demos and manual tests)."""
+    import signal
+
     from headwater.loopback import LoopbackServer
 
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop cleanly on kill, like Ctrl-C
     servers = []
     try:
         for vendor, target, offset in EMULATORS:

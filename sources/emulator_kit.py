@@ -89,18 +89,23 @@ def vendor_records(world, vendor: str, kind: str) -> list[dict]:
 
     Uses the generator's own reader when it is installed, so the format has one owner.
     """
-    try:
-        from sources.synthetic import iter_vendor_records  # the contract in sources/synthetic/FORMAT.md
-    except ImportError:
-        iter_vendor_records = None
-    if iter_vendor_records is not None:
-        return list(iter_vendor_records(world, vendor, kind))
     import gzip
     from pathlib import Path
 
     import orjson
 
     folder = Path(world) / "vendors" / vendor
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{world} has no vendors/{vendor} folder; is it a generated world?")
+    try:
+        from sources.synthetic import iter_vendor_records  # the contract in sources/synthetic/FORMAT.md
+    except ImportError:
+        iter_vendor_records = None
+    if iter_vendor_records is not None:
+        try:
+            return list(iter_vendor_records(world, vendor, kind))
+        except FileNotFoundError:  # a partial world (e.g. a test's) simply lacks this kind
+            return []
     for path, opener in ((folder / f"{kind}.jsonl", open), (folder / f"{kind}.jsonl.gz", gzip.open)):
         if path.exists():
             with opener(path, "rb") as handle:

@@ -103,3 +103,28 @@ def test_injected_throttle_answers_429_with_retry_after_then_recovers():
         assert throttled.status_code == 429 and throttled.headers["retry-after"] == "2"
         assert throttled.json()["error"]["code"] == "rate_limit"
         assert httpx.get(f"{server.url}/v1/charges", headers=headers).status_code == 200
+
+
+def test_emulators_serve_a_synthetic_world_folder(tmp_path):
+    import gzip
+
+    import orjson
+
+    from sources.mailchimp.emulator import DEFAULT_API_KEY as MAILCHIMP_KEY
+    from sources.mailchimp.emulator import create_app as mailchimp_app
+
+    stripe_dir, mailchimp_dir = tmp_path / "vendors" / "stripe", tmp_path / "vendors" / "mailchimp"
+    stripe_dir.mkdir(parents=True)
+    mailchimp_dir.mkdir(parents=True)
+    (stripe_dir / "customers.jsonl").write_bytes(
+        orjson.dumps({"id": "cus_w", "object": "customer", "created": int(time.time()) - DAY}) + b"\n")
+    with gzip.open(stripe_dir / "charges.jsonl.gz", "wb") as handle:
+        handle.write(orjson.dumps({"id": "ch_w", "object": "charge", "created": int(time.time()) - DAY}) + b"\n")
+    (mailchimp_dir / "lists.jsonl").write_bytes(orjson.dumps({"id": "l1", "name": "News"}) + b"\n")
+
+    with LoopbackServer(create_app(tmp_path)) as server:
+        assert [c.id for c in client(server.url).v1.customers.list().data] == ["cus_w"]
+        assert [c.id for c in client(server.url).v1.charges.list().data] == ["ch_w"]
+    with LoopbackServer(mailchimp_app(tmp_path)) as server:
+        lists = httpx.get(f"{server.url}/3.0/lists", auth=("x", MAILCHIMP_KEY)).json()
+        assert [item["id"] for item in lists["lists"]] == ["l1"] and lists["total_items"] == 1

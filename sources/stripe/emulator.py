@@ -309,7 +309,7 @@ def _authorized(request: Request, api_key: str) -> JSONResponse | None:
     return None
 
 
-def create_app(world: Path | str | Iterable[dict] | StripeEmulator = (), api_key: str = DEFAULT_API_KEY,
+def create_app(world: Path | str | Iterable[dict] | StripeEmulator | None = None, api_key: str = DEFAULT_API_KEY,
                clock: Callable[[], float] = time.time) -> Starlette:
     """The emulator as an ASGI app; `app.state.emulator` is the `StripeEmulator` behind it."""
     if isinstance(world, StripeEmulator):
@@ -317,7 +317,7 @@ def create_app(world: Path | str | Iterable[dict] | StripeEmulator = (), api_key
     elif isinstance(world, (str, Path)):
         emulator = StripeEmulator(world_records(Path(world)), api_key=api_key, clock=clock)
     else:
-        emulator = StripeEmulator(world, api_key=api_key, clock=clock)
+        emulator = StripeEmulator(world or (), api_key=api_key, clock=clock)
 
     def guarded(handler):
         async def endpoint(request: Request) -> Response:
