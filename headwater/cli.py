@@ -23,6 +23,9 @@ COMMANDS: dict[str, str] = {
     "demo": "headwater.demo:demo",
     "pull": "pipelines.cloud_commands:pull",
     "emulators": "pipelines.cloud_commands:emulators",
+    "generate": "sources.synthetic.commands:generate",
+    "replay": "sources.synthetic.commands:replay",
+    "score-identity": "sources.synthetic.commands:score_identity",
 }
 
 
