@@ -160,6 +160,11 @@ class BulkOperations:
             self._advance(operation)
             return operation.as_node()
 
+    def queries(self) -> list[str]:
+        """The bulk queries started so far, oldest first (tests assert which path a load took)."""
+        with self._lock:
+            return [self._operations[number].query for number in sorted(self._operations)]
+
     def result_file(self, number: int) -> bytes | None:
         with self._lock:
             operation = self._operations.get(number)
