@@ -31,6 +31,7 @@ from pipelines.quarantine import (
 from pipelines.segment_layout import (
     IDENTITY_COLUMNS, QUARANTINE_TABLE, TIMESTAMP_COLUMNS, TYPE_TABLES, WEBHOOKS_TABLE, place,
 )
+from pipelines.schema_lock import schema_lock
 from pipelines.table_batches import SchemaBatch
 from pipelines.users_table import quote, refresh_users
 from sources.collect.spool import backlog, claim_files, scan
@@ -195,46 +196,37 @@ class SourceBatch:
         return tables
 
 
-class SpoolRouter:
-    """Sends each spool record to its source's batch; never drops one."""
+def schema_of(record: Any, known_sources: set[str]) -> str:
+    """The schema a spool record loads into; unconfigured sources go to the quarantine schema."""
+    source = record.get("source") if isinstance(record, dict) else None
+    return source if source in known_sources else UNKNOWN_SOURCE_SCHEMA
 
-    def __init__(self, known_sources: set[str], warehouse: Warehouse, loaded_at: datetime):
-        self.known = known_sources
-        self.warehouse = warehouse
-        self.loaded_at = loaded_at
-        self.batches: dict[str, SourceBatch] = {}
 
-    def batch(self, schema: str) -> SourceBatch:
-        batch = self.batches.get(schema)
-        if batch is None:
-            batch = self.batches[schema] = SourceBatch(schema, self.warehouse, self.loaded_at)
-        return batch
-
-    def route(self, record: Any) -> None:
-        source = record.get("source") if isinstance(record, dict) else None
-        received_at = record.get("received_at") if isinstance(record, dict) else None
-        if source not in self.known:
-            self.batch(UNKNOWN_SOURCE_SCHEMA).refuse(
-                str(source),
-                f"source: {source!r} is not in the configuration's sources; add it, then run "
-                f"`headwater quarantine replay --source {UNKNOWN_SOURCE_SCHEMA}`",
-                record, received_at,
-            )
-            return
-        batch = self.batch(source)
-        kind = record.get("kind")
-        if kind == "events":
-            for message in record.get("messages") or []:
-                batch.add_message(message, received_at)
-        elif kind == "webhook":
-            batch.add_webhook(record)
-        elif kind == "quarantine":
-            for item in record.get("items") or []:
-                item = item if isinstance(item, dict) else {"raw": item}
-                batch.refuse(source, str(item.get("reason") or "rejected by the collect endpoint"),
-                             item.get("raw"), received_at, REJECTED_BY_COLLECT)
-        else:
-            batch.refuse(source, f"kind: unknown spool record kind {kind!r}", record, received_at)
+def add_record(batch: SourceBatch, record: Any) -> None:
+    """One spool record into its schema's batch; never drops one."""
+    source = record.get("source") if isinstance(record, dict) else None
+    received_at = record.get("received_at") if isinstance(record, dict) else None
+    if batch.schema == UNKNOWN_SOURCE_SCHEMA:
+        batch.refuse(
+            str(source),
+            f"source: {source!r} is not in the configuration's sources; add it, then run "
+            f"`headwater quarantine replay --source {UNKNOWN_SOURCE_SCHEMA}`",
+            record, received_at,
+        )
+        return
+    kind = record.get("kind")
+    if kind == "events":
+        for message in record.get("messages") or []:
+            batch.add_message(message, received_at)
+    elif kind == "webhook":
+        batch.add_webhook(record)
+    elif kind == "quarantine":
+        for item in record.get("items") or []:
+            item = item if isinstance(item, dict) else {"raw": item}
+            batch.refuse(source, str(item.get("reason") or "rejected by the collect endpoint"),
+                         item.get("raw"), received_at, REJECTED_BY_COLLECT)
+    else:
+        batch.refuse(source, f"kind: unknown spool record kind {kind!r}", record, received_at)
 
 
 def _run_dlt(warehouse: Warehouse, batch: SourceBatch) -> None:
@@ -305,10 +297,15 @@ ProgressCallback = Callable[[int, int], None]
 
 
 def load_files(config: HeadwaterConfig, claimed: list, report: LoadReport) -> None:
-    """Load already-claimed files; marks them done only after every source committed."""
+    """Load already-claimed files; marks them done only after every source committed.
+
+    Each schema is typed and loaded under its lock (see schema_lock), one schema at a
+    time, so concurrent loaders never interleave their dedup checks or schema changes.
+    """
     warehouse = Warehouse(config.warehouse)
     loaded_at = datetime.now(timezone.utc)
-    router = SpoolRouter({s.name for s in config.sources}, warehouse, loaded_at)
+    known = {s.name for s in config.sources}
+    records: dict[str, list[Any]] = {}
     try:
         for claimed_file in claimed:
             result = scan(Path(claimed_file.path).read_bytes())
@@ -318,9 +315,13 @@ def load_files(config: HeadwaterConfig, claimed: list, report: LoadReport) -> No
                     record = orjson.loads(payload)
                 except orjson.JSONDecodeError:
                     record = {"source": None, "payload_text": payload.decode("utf-8", "replace")}
-                router.route(record)
-        for batch in router.batches.values():
-            load_batch(warehouse, batch, report.source(batch.schema))
+                records.setdefault(schema_of(record, known), []).append(record)
+        for schema in sorted(records):
+            with schema_lock(warehouse, schema):
+                batch = SourceBatch(schema, warehouse, loaded_at)
+                for record in records[schema]:
+                    add_record(batch, record)
+                load_batch(warehouse, batch, report.source(schema))
     except BaseException as error:
         for claimed_file in claimed:
             claimed_file.release()
