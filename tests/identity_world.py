@@ -35,9 +35,11 @@ def load_raw(warehouse: Warehouse, source: str, table: str, rows: list[dict]) ->
         engine = Engine(connection, warehouse.dialect)
         engine.ensure_schema(source)
         target = f"{quote(source)}.{quote(table)}"
+        kinds = {c: ("TIMESTAMPTZ" if c in ("timestamp", "received_at") else "VARCHAR") for c in columns}
         if not engine.table_exists(source, table):
-            kinds = {c: ("TIMESTAMPTZ" if c in ("timestamp", "received_at") else "VARCHAR") for c in columns}
             engine.create_table(target, kinds)
+        for column in set(columns) - set(engine.columns(source).get(table, [])):  # new trait: new column
+            engine.run(f"ALTER TABLE {target} ADD COLUMN {quote(column)} {kinds[column]}")
         engine.insert_rows(target, columns, [[r.get(c) for c in columns] for r in rows])
         engine.commit()
 
