@@ -37,24 +37,27 @@ def _runner(model: Model) -> Runner:
     return getattr(importlib.import_module(module_name), attribute)
 
 
-def run_model(model: Model, context: BuildContext) -> int:
-    """Materialize one model; returns its row count."""
-    with context.warehouse.connect() as connection:
-        engine = Engine(connection, context.warehouse.dialect)
-        engine.ensure_schema(model.schema)
-        if model.materialized == "table":
-            engine.replace_table(model.target, model.sql)
-        elif model.materialized == "append":
-            if context.full_refresh:
-                engine.drop_table(model.target)
-            engine.append(model.target, model.sql)
-        else:
-            _runner(model)(model, context, engine)
-        rows = engine.row_count(model.target)
-        engine.commit()
-        return rows
+def run_model(model: Model, context: BuildContext, engine: Engine | None = None) -> int:
+    """Materialize one model (on `engine`'s connection, else a new one); returns its row count."""
+    if engine is None:
+        with context.warehouse.connect() as connection:
+            return run_model(model, context, Engine(connection, context.warehouse.dialect))
+    engine.ensure_schema(model.schema)
+    if model.materialized == "table":
+        engine.replace_table(model.target, model.sql)
+    elif model.materialized == "append":
+        if context.full_refresh:
+            engine.drop_table(model.target)
+        engine.append(model.target, model.sql)
+    else:
+        _runner(model)(model, context, engine)
+    rows = engine.row_count(model.target)
+    engine.commit()
+    return rows
 
 
 def build_models(context: BuildContext, models: Iterable[Model] | None = None) -> dict[str, int]:
-    """Run models (default: all) in dependency order; returns rows per model key."""
-    return {model.key: run_model(model, context) for model in (models or catalog())}
+    """Run models (default: all) in dependency order on one connection; returns rows per model key."""
+    with context.warehouse.connect() as connection:
+        engine = Engine(connection, context.warehouse.dialect)
+        return {model.key: run_model(model, context, engine) for model in (models or catalog())}
