@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from models.config import IdentityConfig  # the identity section is owned by models/
+from destinations.config import DestinationConfig, SyncConfig, check_sync_references  # owned by destinations/
 
 CONFIG_ENV = "HEADWATER_CONFIG"
 WAREHOUSE_ENV = "HEADWATER_WAREHOUSE"
@@ -120,8 +121,8 @@ class HeadwaterConfig(_Section):
     identity: IdentityConfig = Field(default_factory=IdentityConfig)
     traits: Any = None
     audiences: Any = None
-    destinations: Any = None
-    syncs: Any = None
+    destinations: list[DestinationConfig] = Field(default_factory=list)
+    syncs: list[SyncConfig] = Field(default_factory=list)
     privacy: _OpenSection = Field(default_factory=_OpenSection)
 
     @field_validator("warehouse")
@@ -132,6 +133,11 @@ class HeadwaterConfig(_Section):
                 "must be a duckdb:///path/file.duckdb or postgresql://user@host:5432/db URL"
             )
         return value
+
+    @model_validator(mode="after")
+    def _syncs_name_destinations(self) -> "HeadwaterConfig":
+        check_sync_references(self.destinations, self.syncs)
+        return self
 
     @field_validator("sources")
     @classmethod
@@ -176,12 +182,23 @@ def _substitute_env(node: Any, path: str) -> Any:
     return _ENV_REFERENCE.sub(replace, node)
 
 
-def _describe(error: ValidationError, origin: str) -> str:
+def _describe(error: ValidationError, origin: str, raw: Any) -> str:
+    """One line per problem, located as the user wrote it: `sources[0].write_key`.
+
+    pydantic puts a discriminated union's tag in the path (`sources[0].events.name`); that
+    tag only repeats the item's `type`, so it is left out.
+    """
     lines = [f"{origin} is not valid:"]
     for item in error.errors():
-        location = ""
+        location, node = "", raw
         for part in item["loc"]:
+            if isinstance(node, dict) and isinstance(part, str) and part not in node and node.get("type") == part:
+                continue
             location += f"[{part}]" if isinstance(part, int) else (f".{part}" if location else str(part))
+            try:
+                node = node[part]
+            except (KeyError, IndexError, TypeError):
+                node = None
         lines.append(f"  {location or '(top level)'}: {item['msg']}")
     return "\n".join(lines)
 
@@ -197,7 +214,7 @@ def parse_config(raw: dict[str, Any] | None, origin: str = DEFAULT_CONFIG_FILE) 
     try:
         return HeadwaterConfig.model_validate(raw)
     except ValidationError as error:
-        raise ConfigError(_describe(error, origin)) from None
+        raise ConfigError(_describe(error, origin, raw)) from None
 
 
 def load_config(path: Path | str | None = None) -> HeadwaterConfig:
