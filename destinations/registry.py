@@ -1,0 +1,21 @@
+"""Destination type name -> the class that implements it, imported only when used."""
+
+from __future__ import annotations
+
+import importlib
+
+DESTINATION_TYPES: dict[str, str] = {
+    "meta_conversions": "destinations.meta:MetaConversions",
+    "meta_audience": "destinations.meta:MetaCustomAudience",
+    "google_conversions": "destinations.google_data_manager:GoogleConversions",
+    "google_customer_match": "destinations.google_data_manager:GoogleCustomerMatch",
+    "tiktok_events": "destinations.tiktok:TikTokEvents",
+    "tiktok_audience": "destinations.tiktok:TikTokAudience",
+    "webhook": "destinations.webhook:Webhook",
+    "slack": "destinations.slack:Slack",
+}
+
+
+def destination_class(type_name: str):
+    module_name, attribute = DESTINATION_TYPES[type_name].split(":")
+    return getattr(importlib.import_module(module_name), attribute)
