@@ -1,0 +1,70 @@
+"""headwater.yml: defaults, ${ENV} secrets, overrides, and errors that name the bad key."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from headwater.cli import cli
+from headwater.config import ConfigError, load_config, parse_config
+
+
+def test_missing_default_file_means_demo_defaults(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("HEADWATER_CONFIG", raising=False)
+    monkeypatch.delenv("HEADWATER_WAREHOUSE", raising=False)
+    config = load_config()
+    assert config.warehouse == "duckdb:///data/warehouse.duckdb" and config.sources == []
+    assert str(config.collect.spool_dir) == "data/spool"
+
+
+def test_secrets_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("SITE_KEY", "s3cret-value")
+    config = parse_config({"sources": [{"name": "website", "type": "events", "write_key": "${SITE_KEY}"},
+                                       {"name": "app", "type": "events", "write_key": "${APP_KEY:-fallback}"}]})
+    assert config.sources[0].write_key.get_secret_value() == "s3cret-value"
+    assert config.sources[1].write_key.get_secret_value() == "fallback"
+    assert "s3cret-value" not in repr(config)
+
+
+def test_unset_environment_variable_names_the_key_and_the_variable(monkeypatch):
+    monkeypatch.delenv("NOT_SET_ANYWHERE", raising=False)
+    with pytest.raises(ConfigError, match=r"sources\[0\]\.write_key: environment variable NOT_SET_ANYWHERE"):
+        parse_config({"sources": [{"name": "website", "type": "events", "write_key": "${NOT_SET_ANYWHERE}"}]})
+
+
+def test_headwater_warehouse_overrides_the_file(monkeypatch):
+    monkeypatch.setenv("HEADWATER_WAREHOUSE", "postgresql://postgres@127.0.0.1:5432/test")
+    assert parse_config({"warehouse": "duckdb:///x.duckdb"}).warehouse.startswith("postgresql://")
+
+
+@pytest.mark.parametrize("raw,message", [
+    ({"warehose": "duckdb:///x"}, "warehose: Extra inputs are not permitted"),
+    ({"warehouse": "mysql://x"}, "warehouse: Value error, must be a duckdb:///"),
+    ({"collect": {"port": "eighty"}}, "collect.port: Input should be a valid integer"),
+    ({"sources": [{"name": "Web Site", "type": "events", "write_key": "k"}]},
+     "sources[0].name: Value error, must be a lowercase warehouse schema name"),
+    ({"sources": [{"name": "website", "type": "events"}]}, "sources[0].write_key: Field required"),
+    ({"sources": [{"name": "a", "type": "events", "write_key": "k"}, {"name": "a", "type": "events",
+                                                                      "write_key": "j"}]}, "used twice"),
+    ({"sources": [{"name": "crm", "type": "salesforce"}]}, "sources[0]"),
+])
+def test_invalid_config_names_the_key_at_fault(raw, message):
+    with pytest.raises(ConfigError) as error:
+        parse_config(raw)
+    assert message in str(error.value)
+
+
+def test_cli_prints_one_line_error_not_a_traceback(tmp_path):
+    bad = tmp_path / "headwater.yml"
+    bad.write_text("collect:\n  port: eighty\n")
+    result = CliRunner().invoke(cli, ["serve", "--config", str(bad)])
+    assert result.exit_code != 0
+    assert "collect.port" in result.output and "Traceback" not in result.output
+
+
+def test_serve_without_an_events_source_explains_how_to_add_one(tmp_path):
+    empty = tmp_path / "headwater.yml"
+    empty.write_text("warehouse: duckdb:///data/w.duckdb\n")
+    result = CliRunner().invoke(cli, ["serve", "--config", str(empty)])
+    assert result.exit_code != 0 and "type: events" in result.output
