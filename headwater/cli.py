@@ -26,6 +26,9 @@ COMMANDS: dict[str, str] = {
     "generate": "sources.synthetic.commands:generate",
     "replay": "sources.synthetic.commands:replay",
     "score-identity": "sources.synthetic.commands:score_identity",
+    "build": "dagster_project.build:build",
+    "explain": "models.commands:explain",
+    "docs": "models.commands:docs",
 }
 
 
