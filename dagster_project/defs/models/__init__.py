@@ -1,0 +1,1 @@
+"""The warehouse models (models/) as Dagster assets: one asset per SQL file."""
