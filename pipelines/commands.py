@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -89,12 +90,12 @@ def list_command(config_file: Path | None, source: str | None, limit: int) -> No
     if not rows:
         console.print("the quarantine is empty")
         return
-    table = Table("id", "source", "message id", "received", "reason", "payload", box=None, pad_edge=False)
-    for row in rows:
-        received = row["received_at"].strftime("%Y-%m-%d %H:%M:%S") if row["received_at"] else ""
-        table.add_row(row["id"], row["source"] or "", row["message_id"] or "", received,
-                      row["reason"], _short(row["payload"], 60))
-    console.print(table)
+    for row in rows:  # one block per row: reasons are long and must never be cut
+        received = row["received_at"].strftime("%Y-%m-%d %H:%M:%S") if row["received_at"] else "?"
+        console.print(f"[bold]{row['id']}[/bold]  {row['source']}  messageId={row['message_id'] or '-'}  "
+                      f"received {received}  (refused by {row['rejected_by'] or '?'})")
+        console.print(f"  reason: {escape(row['reason'] or '')}")
+        console.print(f"  payload: {escape(_short(row['payload'], 160))}")
     console.print(f"{len(rows)} row(s); replay with `headwater quarantine replay [--source NAME] [--id ID]`")
 
 

@@ -24,7 +24,9 @@ import pyarrow as pa
 
 from headwater.config import HeadwaterConfig
 from headwater.warehouse import Warehouse, fetch_dicts
-from pipelines.column_types import ARROW_TYPES, TEXT, TIMESTAMP, TypeConflict, parse_timestamp, warehouse_kind
+from pipelines.column_types import (
+    ARROW_TYPES, BIGINT, BOOLEAN, DOUBLE, TEXT, TIMESTAMP, TypeConflict, parse_timestamp, warehouse_kind,
+)
 from pipelines.quarantine import (
     REJECTED_BY_COLLECT, REJECTED_BY_LOAD, UNKNOWN_SOURCE_SCHEMA, quarantine_row, quarantine_table,
 )
@@ -244,7 +246,44 @@ def _run_dlt(warehouse: Warehouse, batch: SourceBatch) -> None:
             destination=warehouse.dlt_destination(),
             dataset_name=batch.schema,
         )
+        _adopt_warehouse_types(pipeline, warehouse, batch)
         pipeline.run(resources)
+
+
+# our kinds as dlt spells them, and back
+DLT_TYPES = {TEXT: "text", DOUBLE: "double", BIGINT: "bigint", BOOLEAN: "bool", TIMESTAMP: "timestamp"}
+KIND_OF_DLT_TYPE = {value: key for key, value in DLT_TYPES.items()}
+
+
+def _adopt_warehouse_types(pipeline: dlt.Pipeline, warehouse: Warehouse, batch: SourceBatch) -> None:
+    """Make dlt's stored schema agree with column types someone changed in the warehouse.
+
+    The warehouse is the authority (an analyst may ALTER revenue to text to accept the
+    quarantined strings); dlt would otherwise build its staging table from its own stale
+    type and refuse the load. Stale staging tables are dropped; dlt recreates them.
+    """
+    pipeline.sync_destination()
+    if pipeline.default_schema_name is None:
+        return
+    schema = pipeline.default_schema
+    stale: list[str] = []
+    for name, table in batch.tables.tables.items():
+        if name not in schema.tables:
+            continue
+        dlt_columns = schema.get_table_columns(name)
+        for column, kind in batch.tables.warehouse_kinds(name).items():
+            hints = dlt_columns.get(column)
+            if hints is None or KIND_OF_DLT_TYPE.get(hints.get("data_type"), kind) == kind:
+                continue
+            hints["data_type"] = DLT_TYPES[kind]
+            stale.append(name)
+    if not stale:
+        return
+    schema._bump_version()
+    with warehouse.connect() as connection:
+        cursor = connection if warehouse.is_duckdb else connection.cursor()
+        for name in dict.fromkeys(stale):
+            cursor.execute(f"DROP TABLE IF EXISTS {quote(batch.schema + '_staging')}.{quote(name)}")
 
 
 def _count_inserted(warehouse: Warehouse, batch: SourceBatch, tables: list[str]) -> dict[str, int]:

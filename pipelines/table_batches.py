@@ -73,6 +73,10 @@ class SchemaBatch:
         self._standard_kinds = standard_kinds
         self.tables: dict[str, TableBatch] = {}
 
+    def warehouse_kinds(self, name: str) -> Mapping[str, str]:
+        """The types `name`'s columns already have in the warehouse."""
+        return self._warehouse_kinds.get(name, {})
+
     def table(self, name: str) -> TableBatch:
         table = self.tables.get(name)
         if table is None:
