@@ -108,8 +108,11 @@ def parse_model(path: Path, layer: str) -> tuple[Model, set[str]]:
         raise ModelError(f"{where}: missing front-matter; start the file with /* --- description: ... --- */")
     try:
         front = FrontMatter.model_validate(yaml.safe_load(match.group("yaml")) or {})
-    except (yaml.YAMLError, ValidationError) as error:
-        raise ModelError(f"{where}: front-matter is not valid: {error}") from None
+    except yaml.YAMLError as error:
+        raise ModelError(f"{where}: front-matter is not valid YAML: {error}") from None
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'front-matter'}: {e['msg']}" for e in error.errors())
+        raise ModelError(f"{where}: front-matter is not valid: {problems}") from None
     if front.materialized == "runner" and not front.runner:
         raise ModelError(f"{where}: materialized: runner needs runner: module:function")
     sql = text[match.end():].strip().rstrip(";")
