@@ -213,3 +213,16 @@ def test_pipeline_runner_loads_the_configured_shop_and_reports_rows(duckdb_wareh
                                                 base_url=server.url), duckdb_warehouse)
     assert report.rows_by_table["customers"] == 3 and report.rows_by_table["orders"] == 2
     assert report.rows_by_table["orders__line_items"] == 4
+
+
+def test_generated_world_loads_every_shopify_record(duckdb_warehouse, tmp_path, fake_time):
+    from sources.synthetic import generate_world
+
+    manifest = generate_world(tmp_path / "world", people=40, seed=11, end="2026-11-01T00:00:00Z")
+    app = create_app(tmp_path / "world", access_token=TOKEN, bucket_clock=fake_time.monotonic)
+    with LoopbackServer(app) as server:
+        load(entry_for(server), duckdb_warehouse, fake_time)
+    expected = manifest.counts["shopify"]
+    for table, kind in KINDS.items():
+        assert duckdb_warehouse.query(f"SELECT COUNT(*) AS n FROM shop.{table}")[0]["n"] == expected[table], kind
+    assert_warehouse_matches_shop(duckdb_warehouse, app.state.shopify)
