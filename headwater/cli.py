@@ -20,7 +20,7 @@ COMMANDS: dict[str, str] = {
     "serve": "sources.collect.commands:serve",
     "load": "pipelines.commands:load",
     "quarantine": "pipelines.commands:quarantine",
-    "demo": "headwater.demo:demo",
+    "demo": "dagster_project.demo:demo",
     "pull": "pipelines.cloud_commands:pull",
     "emulators": "pipelines.cloud_commands:emulators",
     "generate": "sources.synthetic.commands:generate",
