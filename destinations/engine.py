@@ -1,0 +1,221 @@
+"""Run one sync: snapshot the source, plan the diff, deliver it, remember it, log it.
+
+The order is what makes "diff, don't resend" safe: state (delivered__S) is written only
+after the vendor answered, and only for the rows it accepted, so a crash or a failed row
+means "send again next run", never "lost". Every run leaves one cdp.sync_runs row and
+one cdp.sync_errors row per failed or skipped row; neither ever holds a secret.
+Imports headwater (kernel) and the destinations modules.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from destinations.base import Batch, Destination, DestinationAuthError, RunContext, SkipRow
+from destinations.config import DestinationConfig, SyncConfig
+from destinations.delivery import Deliverer, PlanWriter, Timing, authorize
+from destinations.registry import destination_class
+from destinations.snapshot import SyncDefinitionError, build_snapshot, settings_digest
+from destinations.state import SqlSession, build_plan, commit_delivery, ensure_log_tables, planned_rows
+from headwater.config import ConfigError, HeadwaterConfig
+from headwater.warehouse import Warehouse
+
+STREAM_CHUNK = 50_000
+
+
+class SyncError(Exception):
+    """A sync could not run; the message is one line a user can act on."""
+
+
+@dataclass
+class SyncRunReport:
+    run_id: str
+    sync: str
+    destination: str
+    status: str = "succeeded"
+    rows_planned: int = 0
+    rows_sent: int = 0
+    rows_succeeded: int = 0
+    rows_failed: int = 0
+    rows_skipped: int = 0
+    requests: int = 0
+    retries: int = 0
+    upserts: int = 0
+    removes: int = 0
+    message: str = ""
+    errors: list[tuple[str, str, str, str]] = field(default_factory=list)  # key, action, code, message
+
+    def line(self) -> str:
+        return (f"{self.sync} -> {self.destination}: {self.status}; planned {self.rows_planned} "
+                f"({self.upserts} upsert, {self.removes} remove), sent {self.rows_sent}, "
+                f"succeeded {self.rows_succeeded}, failed {self.rows_failed}, skipped {self.rows_skipped}"
+                + (f"; {self.message}" if self.message else ""))
+
+
+def find_sync(config: HeadwaterConfig, name: str) -> SyncConfig:
+    for sync in config.syncs:
+        if sync.name == name:
+            return sync
+    known = ", ".join(s.name for s in config.syncs) or "none configured"
+    raise ConfigError(f"no sync named {name!r} in the syncs section (known: {known})")
+
+
+def find_destination(config: HeadwaterConfig, name: str) -> DestinationConfig:
+    for destination in config.destinations:
+        if destination.name == name:
+            return destination
+    known = ", ".join(d.name for d in config.destinations) or "none configured"
+    raise ConfigError(f"no destination named {name!r} in the destinations section (known: {known})")
+
+
+def make_destination(entry: DestinationConfig, sync_settings: dict[str, Any] | None = None) -> Destination:
+    kind = destination_class(entry.type)
+    try:
+        return kind(entry.name, entry.base_url, entry.credentials, entry.settings, sync_settings)
+    except Exception as error:  # pydantic validation of merged per-sync settings
+        raise ConfigError(f"destination {entry.name}: {error}".splitlines()[0]) from None
+
+
+def effective_mapping(destination: Destination, sync: SyncConfig) -> dict[str, str]:
+    mapping = {**destination.default_mapping, **sync.mapping}
+    unknown = [f for f in sync.mapping if f not in destination.default_mapping]
+    if unknown:
+        raise ConfigError(f"sync {sync.name}: mapping.{unknown[0]}: {destination.type_name} has no field "
+                          f"{unknown[0]!r}; its fields are: {', '.join(destination.default_mapping)}")
+    return mapping
+
+
+def run_sync(config: HeadwaterConfig, name: str, *, dry_run: bool = False, plan_path: Path | None = None,
+             full: bool = False, timing: Timing | None = None, transport: httpx.AsyncBaseTransport | None = None,
+             chunk: int = STREAM_CHUNK) -> SyncRunReport:
+    sync = find_sync(config, name)
+    entry = find_destination(config, sync.destination)
+    destination = make_destination(entry, sync.settings)
+    mapping = effective_mapping(destination, sync)
+    consent = sync.consent or destination.consent_category
+    if sync.mode == "mirror" and not destination.supports_remove:
+        raise ConfigError(f"sync {sync.name}: mode: {entry.type} cannot remove rows; use upsert or add_only")
+    warehouse = Warehouse(config.warehouse)
+    run_id = uuid.uuid4().hex
+    started = datetime.now(timezone.utc).replace(tzinfo=None)
+    report = SyncRunReport(run_id, sync.name, entry.name)
+    digest = settings_digest(entry.type, mapping, destination.settings.model_dump(mode="json"))
+    with warehouse.connect() as connection:
+        session = SqlSession(connection, warehouse.dialect)
+        ensure_log_tables(session)
+        try:
+            build_snapshot(session, sync, mapping, consent, digest)
+        except SyncDefinitionError as error:
+            raise ConfigError(str(error)) from None
+        counts = build_plan(session, sync.name, sync.mode, full)
+        report.upserts, report.removes = counts.upserts, counts.removes
+        report.rows_planned = counts.upserts + counts.removes
+        context = RunContext(sync.name, run_id, counts.source_rows,
+                             {"upsert": counts.upserts, "remove": counts.removes}, sync.settings)
+        handle = open(plan_path, "w") if plan_path is not None else None
+        try:
+            failed, skipped = asyncio.run(_deliver_all(
+                session, sync, destination, context, report, entry, timing, transport, chunk,
+                PlanWriter(handle, destination) if dry_run and handle else None, dry_run))
+        finally:
+            if handle:
+                handle.close()
+        report.rows_failed = len(failed)
+        report.rows_skipped = len(skipped)
+        report.errors = [(k, a, c, m) for (k, a), (c, m) in {**failed, **skipped}.items()]
+        if report.status != "failed" and failed:
+            report.status = "partial"
+        if dry_run:
+            report.status = "dry_run"
+            return report
+        if report.status == "failed":
+            # Credentials refused: trust nothing from this run; every planned row is planned again.
+            report.rows_failed = report.rows_planned - report.rows_skipped
+        else:
+            commit_delivery(session, sync.name, list(failed.keys()))
+        _log_run(session, report, entry, sync, started, full)
+    return report
+
+
+async def _deliver_all(session, sync, destination, context, report, entry, timing, transport, chunk, plan, dry_run):
+    failed: dict[tuple[str, str], tuple[str, str]] = {}
+    skipped: dict[tuple[str, str], tuple[str, str]] = {}
+    limits = httpx.Limits(max_connections=entry.concurrency or destination.concurrency,
+                          max_keepalive_connections=entry.concurrency or destination.concurrency)
+    async with httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(60.0), transport=transport) as client:
+        if not dry_run and report.rows_planned:
+            try:
+                await authorize(destination, client)
+            except DestinationAuthError as error:
+                report.status, report.message = "failed", destination.redact(str(error))
+        deliverer = Deliverer(destination, client, context, timing=timing, concurrency=entry.concurrency,
+                              rate=entry.requests_per_second, plan=plan)
+        for action in ("upsert", "remove"):
+            if report.status == "failed":
+                break
+            sequence = 0  # batch numbers restart per action: each is its own vendor session
+            held: Batch | None = None  # the action's last batch goes alone, last (closes vendor sessions)
+            for rows in planned_rows(session, sync.name, action, chunk):
+                batches, sequence = _batches(destination, rows, action, skipped, sequence)
+                if held is not None:
+                    batches.insert(0, held)
+                held = batches.pop() if batches else None
+                await deliverer.deliver(batches)
+                if deliverer.report.fatal:
+                    break
+            if held is not None and not deliverer.report.fatal:
+                held.last = True
+                await deliverer.deliver([held])
+            if deliverer.report.fatal:
+                report.status, report.message = "failed", deliverer.report.fatal
+    failed.update(deliverer.report.failed)
+    report.rows_sent = deliverer.report.sent
+    report.rows_succeeded = deliverer.report.succeeded
+    report.requests, report.retries = deliverer.report.requests, deliverer.report.retries
+    return failed, skipped
+
+
+def _batches(destination: Destination, rows: list[dict], action: str, skipped: dict, sequence: int):
+    keys, items, prints = [], [], []
+    for row in rows:
+        fields = {k: v for k, v in row.items() if k not in ("row_key", "fingerprint", "delivered_at")}
+        try:
+            item = destination.prepare(fields, action)
+        except SkipRow as reason:
+            skipped[(row["row_key"], action)] = ("skipped", str(reason))
+            continue
+        keys.append(row["row_key"])
+        items.append(item)
+        prints.append(row["fingerprint"])
+    size = destination.batch_size
+    batches = []
+    for start in range(0, len(keys), size):
+        sequence += 1
+        batches.append(Batch(action, keys[start:start + size], items[start:start + size],
+                             prints[start:start + size], sequence))
+    return batches, sequence
+
+
+def _log_run(session: SqlSession, report: SyncRunReport, entry: DestinationConfig, sync: SyncConfig,
+             started: datetime, full: bool) -> None:
+    finished = datetime.now(timezone.utc).replace(tzinfo=None)
+    session.insert_many(
+        "INSERT INTO cdp.sync_runs (run_id, sync, destination, destination_type, mode, started_at, finished_at, "
+        "status, rows_planned, rows_sent, rows_succeeded, rows_failed, rows_skipped, requests, retries, "
+        "full_resync, message) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        [(report.run_id, sync.name, entry.name, entry.type, sync.mode, started, finished, report.status,
+          report.rows_planned, report.rows_sent, report.rows_succeeded, report.rows_failed, report.rows_skipped,
+          report.requests, report.retries, full, report.message)])
+    session.insert_many(
+        "INSERT INTO cdp.sync_errors (run_id, sync, destination, row_key, action, error_code, error_message, "
+        "occurred_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+        [(report.run_id, sync.name, entry.name, key, action, code, message, finished)
+         for key, action, code, message in report.errors])
+    session.commit()

@@ -1,0 +1,203 @@
+"""Sync state in the warehouse: what each sync last delivered, the diff, the run logs.
+
+Why in the warehouse: any worker can run any sync, and the diff of a million-row audience
+is one SQL join instead of a million rows pulled into Python. Per sync `S`:
+
+    headwater_sync.snapshot__S   the source as it is now: row_key, fingerprint, mapped fields
+    headwater_sync.delivered__S  the rows last delivered, same columns + delivered_at
+    headwater_sync.plan__S       this run's work: (row_key, action upsert|remove)
+    headwater_sync.failed__S     rows this run could not deliver (kept out of delivered__S)
+
+A row that failed stays different from delivered__S, so the next run plans it again.
+Logs: cdp.sync_runs (one row a run) and cdp.sync_errors (one row per failed row).
+SQL here runs unchanged on DuckDB and PostgreSQL. Imports headwater.warehouse only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from headwater.warehouse import Warehouse, fetch_dicts
+
+SCHEMA = "headwater_sync"
+LOG_SCHEMA = "cdp"
+
+
+def quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def literal(value: str) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def table(kind: str, sync_name: str) -> str:
+    return f"{SCHEMA}.{quote(f'{kind}__{sync_name}')}"
+
+
+SYNC_RUNS_DDL = f"""CREATE TABLE IF NOT EXISTS {LOG_SCHEMA}.sync_runs (
+    run_id VARCHAR, sync VARCHAR, destination VARCHAR, destination_type VARCHAR, mode VARCHAR,
+    started_at TIMESTAMP, finished_at TIMESTAMP, status VARCHAR,
+    rows_planned BIGINT, rows_sent BIGINT, rows_succeeded BIGINT, rows_failed BIGINT, rows_skipped BIGINT,
+    requests BIGINT, retries BIGINT, full_resync BOOLEAN, message VARCHAR)"""
+
+SYNC_ERRORS_DDL = f"""CREATE TABLE IF NOT EXISTS {LOG_SCHEMA}.sync_errors (
+    run_id VARCHAR, sync VARCHAR, destination VARCHAR, row_key VARCHAR, action VARCHAR,
+    error_code VARCHAR, error_message VARCHAR, occurred_at TIMESTAMP)"""
+
+
+class SqlSession:
+    """One warehouse connection with its dialect; `run` takes %s params on both engines."""
+
+    def __init__(self, connection: Any, dialect: str):
+        self.connection, self.dialect = connection, dialect
+
+    def run(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
+        if self.dialect == "duckdb":
+            result = self.connection.execute(sql.replace("%s", "?"), list(params) if params else None)
+            if result.description is None:
+                return []
+            names = [c[0] for c in result.description]
+            return [dict(zip(names, row)) for row in result.fetchall()]
+        return fetch_dicts(self.connection, sql, params, self.dialect)
+
+    def scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:
+        rows = self.run(sql, params)
+        return next(iter(rows[0].values())) if rows else None
+
+    def insert_many(self, sql: str, rows: list[Sequence[Any]]) -> None:
+        if not rows:
+            return
+        if self.dialect == "duckdb":
+            self.connection.executemany(sql.replace("%s", "?"), [list(r) for r in rows])
+        else:
+            from psycopg2.extras import execute_batch
+
+            with self.connection.cursor() as cursor:
+                execute_batch(cursor, sql, rows, page_size=1000)
+
+    def stream(self, sql: str, chunk: int = 10_000) -> Iterator[list[dict[str, Any]]]:
+        """Rows in chunks, without holding the whole result in Python."""
+        if self.dialect == "duckdb":
+            cursor = self.connection.cursor()  # a second cursor keeps this result apart
+            result = cursor.execute(sql)
+        else:
+            cursor = self.connection.cursor(name="headwater_sync_stream")
+            cursor.itersize = chunk
+            cursor.execute(sql)
+            result = cursor
+        try:
+            names: list[str] | None = None
+            while True:
+                rows = result.fetchmany(chunk)
+                if not rows:
+                    break
+                if names is None:
+                    names = [c[0] for c in result.description]
+                yield [dict(zip(names, row)) for row in rows]
+        finally:
+            cursor.close()
+
+    def columns(self, schema: str, name: str) -> list[str]:
+        rows = self.run("SELECT column_name FROM information_schema.columns WHERE table_schema = %s "
+                        "AND table_name = %s ORDER BY ordinal_position", [schema, name])
+        return [r["column_name"] for r in rows]
+
+    def commit(self) -> None:
+        if self.dialect != "duckdb":
+            self.connection.commit()
+
+    def replace_table_as(self, target: str, select_sql: str) -> None:
+        self.run(f"DROP TABLE IF EXISTS {target}")
+        self.run(f"CREATE TABLE {target} AS {select_sql}")
+
+
+def ensure_log_tables(session: SqlSession) -> None:
+    session.run(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
+    session.run(f"CREATE SCHEMA IF NOT EXISTS {LOG_SCHEMA}")
+    session.run(SYNC_RUNS_DDL)
+    session.run(SYNC_ERRORS_DDL)
+    session.commit()
+
+
+@dataclass
+class PlanCounts:
+    upserts: int
+    removes: int
+    source_rows: int
+
+
+def build_plan(session: SqlSession, sync_name: str, mode: str, full: bool) -> PlanCounts:
+    """Write plan__S from snapshot__S and delivered__S: adds, changes and (mirror) removes.
+
+    `full` plans as if nothing had been delivered: every current row, no removes.
+    """
+    snapshot, delivered, plan = (table(k, sync_name) for k in ("snapshot", "delivered", "plan"))
+    _ensure_delivered(session, sync_name)
+    if full:
+        upsert_sql = f"SELECT s.row_key, 'upsert' AS action FROM {snapshot} s"
+    elif mode == "add_only":
+        upsert_sql = (f"SELECT s.row_key, 'upsert' AS action FROM {snapshot} s LEFT JOIN {delivered} d "
+                      f"ON d.row_key = s.row_key WHERE d.row_key IS NULL")
+    else:
+        upsert_sql = (f"SELECT s.row_key, 'upsert' AS action FROM {snapshot} s LEFT JOIN {delivered} d "
+                      f"ON d.row_key = s.row_key WHERE d.row_key IS NULL OR d.fingerprint <> s.fingerprint")
+    parts = [upsert_sql]
+    if mode == "mirror" and not full:
+        parts.append(f"SELECT d.row_key, 'remove' AS action FROM {delivered} d LEFT JOIN {snapshot} s "
+                     f"ON s.row_key = d.row_key WHERE s.row_key IS NULL")
+    session.replace_table_as(plan, " UNION ALL ".join(parts))
+    counts = {r["action"]: r["n"] for r in session.run(f"SELECT action, COUNT(*) AS n FROM {plan} GROUP BY action")}
+    source_rows = session.scalar(f"SELECT COUNT(*) AS n FROM {snapshot}")
+    session.commit()
+    return PlanCounts(int(counts.get("upsert", 0)), int(counts.get("remove", 0)), int(source_rows or 0))
+
+
+def _ensure_delivered(session: SqlSession, sync_name: str) -> None:
+    """Create delivered__S in the snapshot's shape; a changed mapping starts it afresh."""
+    name = f"delivered__{sync_name}"
+    snapshot_columns = session.columns(SCHEMA, f"snapshot__{sync_name}")
+    existing = session.columns(SCHEMA, name)
+    if existing and existing == snapshot_columns + ["delivered_at"]:
+        return
+    delivered = table("delivered", sync_name)
+    session.run(f"DROP TABLE IF EXISTS {delivered}")
+    session.run(f"CREATE TABLE {delivered} AS SELECT *, CURRENT_TIMESTAMP AS delivered_at "
+                f"FROM {table('snapshot', sync_name)} WHERE 1 = 0")
+    session.commit()
+
+
+def planned_rows(session: SqlSession, sync_name: str, action: str, chunk: int) -> Iterator[list[dict[str, Any]]]:
+    """The rows to send for one action: upserts from the snapshot, removes from delivered."""
+    source = table("snapshot" if action == "upsert" else "delivered", sync_name)
+    columns = ", ".join(f"r.{quote(c)}" for c in session.columns(SCHEMA, f"snapshot__{sync_name}"))
+    sql = (f"SELECT {columns} FROM {source} r JOIN {table('plan', sync_name)} p "
+           f"ON p.row_key = r.row_key AND p.action = {literal(action)} ORDER BY r.row_key")
+    yield from session.stream(sql, chunk)
+
+
+def commit_delivery(session: SqlSession, sync_name: str, failed: list[tuple[str, str]]) -> None:
+    """Make delivered__S match what the vendor now holds: all planned rows except `failed`."""
+    delivered, snapshot, plan, failed_table = (table(k, sync_name) for k in ("delivered", "snapshot", "plan", "failed"))
+    session.replace_table_as(failed_table, "SELECT CAST(NULL AS VARCHAR) AS row_key, CAST(NULL AS VARCHAR) AS action WHERE 1 = 0")
+    session.insert_many(f"INSERT INTO {failed_table} (row_key, action) VALUES (%s, %s)", failed)
+    succeeded = (f"SELECT p.row_key, p.action FROM {plan} p WHERE NOT EXISTS "
+                 f"(SELECT 1 FROM {failed_table} f WHERE f.row_key = p.row_key AND f.action = p.action)")
+    columns = session.columns(SCHEMA, f"snapshot__{sync_name}")
+    column_list = ", ".join(quote(c) for c in columns)
+    session.run(f"DELETE FROM {delivered} WHERE row_key IN (SELECT row_key FROM ({succeeded}) ok)")
+    session.run(f"INSERT INTO {delivered} ({column_list}, delivered_at) "
+                f"SELECT {', '.join('s.' + quote(c) for c in columns)}, CURRENT_TIMESTAMP FROM {snapshot} s "
+                f"JOIN ({succeeded}) ok ON ok.row_key = s.row_key AND ok.action = 'upsert'")
+    session.commit()
+
+
+def forget_sync(session: SqlSession, sync_name: str) -> None:
+    session.run(f"DROP TABLE IF EXISTS {table('delivered', sync_name)}")
+    session.commit()
+
+
+def open_session(warehouse: Warehouse):
+    return warehouse.connect()
