@@ -163,3 +163,14 @@ def test_world_files_are_served_as_written(tmp_path):
     with LoopbackServer(create_app(tmp_path, access_token=TOKEN)) as server:
         nodes = ask(server, "{ customers(first: 5) { nodes { email } } }").json()["data"]["customers"]["nodes"]
     assert nodes == [{"email": "person1@example.com"}, {"email": "person2@example.com"}]
+
+
+def test_reverse_pages_walk_the_same_records_newest_first(shop):
+    server, _ = shop
+    query = ("query($after: String) { customers(first: 4, after: $after, sortKey: UPDATED_AT, reverse: true) "
+             "{ nodes { legacyResourceId updatedAt } pageInfo { hasNextPage endCursor } } }")
+    first = ask(server, query).json()["data"]["customers"]
+    second = ask(server, query, {"after": first["pageInfo"]["endCursor"]}).json()["data"]["customers"]
+    stamps = [n["updatedAt"] for n in first["nodes"] + second["nodes"]]
+    assert len(stamps) == 7 and stamps == sorted(stamps, reverse=True)
+    assert first["pageInfo"]["hasNextPage"] and not second["pageInfo"]["hasNextPage"]

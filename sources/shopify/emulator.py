@@ -12,8 +12,10 @@ JSONL is served from `/bulk/<n>.jsonl`. Tests reach the live emulator as
 
 from __future__ import annotations
 
+import bisect
 import re
 import threading
+from functools import lru_cache
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -53,7 +55,6 @@ from sources.shopify.emulator_data import (
     decode_cursor,
     encode_cursor,
     parse_gid,
-    sort_position,
 )
 
 SCHEMA_FILE = Path(__file__).with_name("schema.graphql")
@@ -171,13 +172,9 @@ class ShopifyEmulator:
     # ---- GraphQL --------------------------------------------------------------------
     def answer(self, query: str, variables: dict, operation_name: str | None, record: RequestRecord,
                base_url: str) -> dict:
-        try:
-            document = parse(query)
-        except GraphQLError as error:
-            return {"errors": [error.formatted]}
-        problems = validate(self.schema, document)
+        document, problems = self._checked(query)
         if problems:
-            return {"errors": [problem.formatted for problem in problems]}
+            return {"errors": problems}
         operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
         operation = next((o for o in operations if operation_name is None or
                           (o.name and o.name.value == operation_name)), None)
@@ -215,6 +212,18 @@ class ShopifyEmulator:
         body["extensions"] = {"cost": {"requestedQueryCost": cost, "actualQueryCost": actual,
                                        "throttleStatus": self.bucket.status().as_dict()}}
         return body
+
+    def _checked(self, query: str) -> tuple[Any, list[dict]]:
+        """Parse and validate once per distinct query text: sources send the same few queries."""
+        return self._checked_cached(query)
+
+    @lru_cache(maxsize=256)  # noqa: B019 - one emulator per app; the cache dies with it
+    def _checked_cached(self, query: str) -> tuple[Any, list[dict]]:
+        try:
+            document = parse(query)
+        except GraphQLError as error:
+            return None, [error.formatted]
+        return document, [problem.formatted for problem in validate(self.schema, document)]
 
     def _run_bulk_query(self, query: str) -> dict:
         document = parse(query)
@@ -273,15 +282,12 @@ class ShopifyEmulator:
         sort_key = args.get("sortKey") or "ID"
         reverse = bool(args.get("reverse"))
         try:
-            rows, _search = self.data.search(name, args.get("query"), sort_key, reverse)
-            positions = [sort_position(row, sort_key) for row in rows]
+            rows, positions = self.data.search(name, args.get("query"), sort_key)
             after = decode_cursor(args["after"]) if args.get("after") else None
             before = decode_cursor(args["before"]) if args.get("before") else None
         except SearchSyntaxError as error:
             raise GraphQLError(str(error)) from None
-        beyond = (lambda p, c: p < c) if reverse else (lambda p, c: p > c)
-        window = [(row, pos) for row, pos in zip(rows, positions)
-                  if (after is None or beyond(pos, after)) and (before is None or beyond(before, pos))]
+        window = _between(rows, positions, after, before, reverse)
         page = self._cut(window, args, info)
         info.context["calls"].append({
             "field": name, "first": args.get("first"), "after": args.get("after"), "query": args.get("query"),
@@ -315,6 +321,19 @@ class ShopifyEmulator:
             info.context["refund"] += missing * per_node_cost(info.field_nodes[0], get_named_type(info.return_type),
                                                               context)
         return page
+
+
+def _between(rows: list[dict], positions: list[list], after: list | None, before: list | None,
+             reverse: bool) -> list[tuple[dict, list]]:
+    """Rows strictly between the cursors, found by binary search over the ascending order."""
+    keys = [tuple(position) for position in positions]
+    if not reverse:
+        low = bisect.bisect_right(keys, tuple(after)) if after is not None else 0
+        high = bisect.bisect_left(keys, tuple(before)) if before is not None else len(keys)
+        return list(zip(rows[low:high], positions[low:high]))
+    high = bisect.bisect_left(keys, tuple(after)) if after is not None else len(keys)
+    low = bisect.bisect_right(keys, tuple(before)) if before is not None else 0
+    return list(zip(reversed(rows[low:high]), reversed(positions[low:high])))
 
 
 def _connection(page: list[tuple[dict, list]], window: list) -> dict:

@@ -155,6 +155,8 @@ class ShopData:
         self._lock = threading.RLock()
         self._records: dict[str, dict[str, dict]] = {kind: {} for kind in ROOT_KINDS}
         self._nodes: dict[str, dict] = {}
+        self._version = 0
+        self._search_cache: dict[tuple, tuple[int, list[dict], list[list]]] = {}
         self.clock = clock or (lambda: datetime.now(timezone.utc))
 
     def upsert(self, kind: str, record: dict) -> dict:
@@ -167,6 +169,7 @@ class ShopData:
         with self._lock:
             self._records[kind][record["id"]] = record
             self._index(record)
+            self._version += 1
         return record
 
     def extend(self, kind: str, records: Iterable[dict]) -> None:
@@ -206,18 +209,29 @@ class ShopData:
         search = SearchFilter.parse(query)
         return sum(1 for record in self.all(kind) if search.matches(record))
 
-    def search(self, kind: str, query: str | None, sort_key: str, reverse: bool) -> tuple[list[dict], SearchFilter]:
-        """Matching records in sort order (ties broken by id), ready for cursor paging."""
-        search = SearchFilter.parse(query)
-        rows = [record for record in self.all(kind) if search.matches(record)]
-        rows.sort(key=lambda record: sort_position(record, sort_key), reverse=reverse)
-        return rows, search
+    def search(self, kind: str, query: str | None, sort_key: str) -> tuple[list[dict], list[list]]:
+        """Matching records in ascending sort order (ties broken by id) with their cursor positions.
+
+        Cached per (kind, query, sortKey) until the data changes: a listing asks the same
+        question once per page.
+        """
+        with self._lock:
+            key = (kind, query, sort_key)
+            cached = self._search_cache.get(key)
+            if cached and cached[0] == self._version:
+                return cached[1], cached[2]
+            search = SearchFilter.parse(query)
+            ranked = sorted(((sort_position(record, sort_key), record) for record in self._records[kind].values()
+                             if search.matches(record)), key=lambda pair: pair[0])
+            rows, positions = [record for _, record in ranked], [position for position, _ in ranked]
+            self._search_cache[key] = (self._version, rows, positions)
+            return rows, positions
 
 
 def sort_position(record: dict, sort_key: str) -> list:
     """The cursor position of a record: [sort value, numeric id]; stable under edits elsewhere."""
     name = SORT_FIELDS.get(sort_key)
     value = record.get(name) if name else None
-    if name and name.endswith("At") and value:
+    if name and name.endswith("At") and value and not (len(value) == 20 and value.endswith("Z")):
         value = iso(parse_time(value))
     return [value or "", int(record["legacyResourceId"])]
