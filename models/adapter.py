@@ -83,6 +83,16 @@ class Engine:
             tables.setdefault(row["table_name"], []).append(row["column_name"])
         return tables
 
+    def column_types(self, schema: str) -> dict[str, dict[str, str]]:
+        """Every table of a schema: column name -> the engine's data type name."""
+        rows = self.run(
+            "SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = %s "
+            "ORDER BY table_name, ordinal_position", [schema])
+        tables: dict[str, dict[str, str]] = {}
+        for row in rows:
+            tables.setdefault(row["table_name"], {})[row["column_name"]] = row["data_type"]
+        return tables
+
     def drop_table(self, target: str, temporary: bool = False) -> None:
         self.run(f"DROP TABLE IF EXISTS {target}")
 

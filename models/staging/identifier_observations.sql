@@ -9,28 +9,42 @@ columns:
   seen_at: when the row happened
   id_type: plain name of the identifier type
   raw_value: the value as sent
+  country_hint: the country the row gives ('' when none), the region of a local phone number
 --- */
 WITH rows_as_of AS (
-    SELECT *
+    SELECT source, source_table, row_id, seen_at, anonymous_id, user_id, previous_id, email, phone,
+           shopify_customer_id, stripe_customer_id, mailchimp_member_id, COALESCE(country, '') AS country_hint
     FROM cdp_staging.identifier_rows
     WHERE seen_at <= (SELECT as_of FROM cdp_staging.build_context)
 ),
 known_user_ids AS (
     SELECT DISTINCT user_id FROM rows_as_of WHERE user_id IS NOT NULL
 )
-SELECT source, source_table, row_id, seen_at, 'anonymous_id' AS id_type, anonymous_id AS raw_value
+SELECT source, source_table, row_id, seen_at, 'anonymous_id' AS id_type, anonymous_id AS raw_value, country_hint
 FROM rows_as_of WHERE anonymous_id IS NOT NULL
 UNION ALL
-SELECT source, source_table, row_id, seen_at, 'user_id' AS id_type, user_id AS raw_value
+SELECT source, source_table, row_id, seen_at, 'user_id' AS id_type, user_id AS raw_value, country_hint
 FROM rows_as_of WHERE user_id IS NOT NULL
 UNION ALL
 SELECT source, source_table, row_id, seen_at,
        CASE WHEN previous_id IN (SELECT user_id FROM known_user_ids) THEN 'user_id' ELSE 'anonymous_id' END AS id_type,
-       previous_id AS raw_value
+       previous_id AS raw_value, country_hint
 FROM rows_as_of WHERE previous_id IS NOT NULL
 UNION ALL
-SELECT source, source_table, row_id, seen_at, 'email' AS id_type, email AS raw_value
+SELECT source, source_table, row_id, seen_at, 'email' AS id_type, email AS raw_value, country_hint
 FROM rows_as_of WHERE email IS NOT NULL
 UNION ALL
-SELECT source, source_table, row_id, seen_at, 'phone' AS id_type, phone AS raw_value
+SELECT source, source_table, row_id, seen_at, 'phone' AS id_type, phone AS raw_value, country_hint
 FROM rows_as_of WHERE phone IS NOT NULL
+UNION ALL
+SELECT source, source_table, row_id, seen_at, 'shopify_customer_id' AS id_type, shopify_customer_id AS raw_value,
+       country_hint
+FROM rows_as_of WHERE shopify_customer_id IS NOT NULL
+UNION ALL
+SELECT source, source_table, row_id, seen_at, 'stripe_customer_id' AS id_type, stripe_customer_id AS raw_value,
+       country_hint
+FROM rows_as_of WHERE stripe_customer_id IS NOT NULL
+UNION ALL
+SELECT source, source_table, row_id, seen_at, 'mailchimp_member_id' AS id_type, mailchimp_member_id AS raw_value,
+       country_hint
+FROM rows_as_of WHERE mailchimp_member_id IS NOT NULL

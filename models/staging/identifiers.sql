@@ -32,6 +32,7 @@ normalized AS (
     FROM typed
     LEFT JOIN cdp_staging.phone_numbers AS phones
         ON typed.normalize = 'phone' AND phones.raw_value = typed.raw_value
+       AND phones.country_hint = typed.country_hint
        AND phones.default_country = (SELECT default_country FROM cdp_staging.build_context)
 ),
 distinct_values AS (

@@ -15,16 +15,22 @@ from models.adapter import Engine
 from models.build import BuildContext
 from models.catalog import Model
 
-COLUMNS = {"raw_value": "VARCHAR", "default_country": "VARCHAR", "e164": "VARCHAR"}
+COLUMNS = {"raw_value": "VARCHAR", "country_hint": "VARCHAR", "default_country": "VARCHAR", "e164": "VARCHAR"}
+
+
+def region(country_hint: str | None, default_country: str) -> str:
+    """The row's country when it is an ISO region phonenumbers knows, else the default."""
+    hint = (country_hint or "").strip().upper()
+    return hint if hint in phonenumbers.SUPPORTED_REGIONS else default_country
 
 
 def to_e164(raw: str, default_country: str) -> str | None:
-    """'(415) 555-0132' -> '+14155550132'; None when it is not a possible number."""
+    """'(415) 555-0132' -> '+14155550132'; None when it is not a valid number."""
     try:
-        number = phonenumbers.parse(raw, default_country)
+        number = phonenumbers.parse(raw.strip(), default_country)
     except phonenumbers.NumberParseException:
         return None
-    if not phonenumbers.is_possible_number(number):
+    if not phonenumbers.is_valid_number(number):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
@@ -35,8 +41,10 @@ def write_phone_numbers(model: Model, context: BuildContext, engine: Engine) -> 
     if context.full_refresh or not engine.table_exists(model.schema, model.name):
         engine.create_table(model.target, COLUMNS)
     new_values = engine.run(
-        f"SELECT DISTINCT candidates.raw_value FROM ({model.sql}) AS candidates "
+        f"SELECT DISTINCT candidates.raw_value, candidates.country_hint FROM ({model.sql}) AS candidates "
         f"WHERE candidates.raw_value IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {model.target} AS known "
-        f"WHERE known.raw_value = candidates.raw_value AND known.default_country = %s)", [country])
+        f"WHERE known.raw_value = candidates.raw_value AND known.country_hint = candidates.country_hint "
+        f"AND known.default_country = %s)", [country])
     engine.insert_rows(model.target, list(COLUMNS), [
-        (row["raw_value"], country, to_e164(row["raw_value"], country)) for row in new_values])
+        (row["raw_value"], row["country_hint"], country,
+         to_e164(row["raw_value"], region(row["country_hint"], country))) for row in new_values])

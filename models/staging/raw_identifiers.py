@@ -1,0 +1,114 @@
+"""Gather the identifier columns of every configured source's raw tables into one table.
+
+Why Python assembles this SQL (the one place in models/ that does): which tables and
+columns exist depends on what was sent or pulled. A source that never called `alias` has
+no `aliases` table, `phone` appears only once someone sent a phone trait, and dlt adds a
+vendor column only when a record had it. So the UNION is generated over the tables and
+columns that exist, with NULL for the rest. What each source type's tables hold is
+declared below as data (RAW_MAPS), not as code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from models.adapter import Engine, literal, quote
+from models.build import BuildContext
+from models.catalog import Model
+
+IDENTIFIER_COLUMNS = ("anonymous_id", "user_id", "previous_id", "email", "phone", "shopify_customer_id",
+                      "stripe_customer_id", "mailchimp_member_id")
+OUTPUT_COLUMNS = {"source": "VARCHAR", "source_table": "VARCHAR", "row_id": "VARCHAR", "seen_at": "TIMESTAMPTZ",
+                  **{name: "VARCHAR" for name in IDENTIFIER_COLUMNS}, "country": "VARCHAR"}
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """Where one raw table keeps its row id, time and identifiers (candidates: first non-null wins)."""
+
+    row_id: tuple[str, ...]
+    seen_at: tuple[str, ...]
+    columns: dict[str, tuple[str, ...]]
+
+
+_SEGMENT = RawTable(
+    row_id=("id",), seen_at=("timestamp", "received_at"),
+    columns={"anonymous_id": ("anonymous_id",), "user_id": ("user_id",), "previous_id": ("previous_id",),
+             "email": ("email", "traits_email", "context_traits_email"),
+             "phone": ("phone", "traits_phone", "context_traits_phone"),
+             "country": ("country", "traits_country", "context_traits_country")},
+)
+
+# source type -> raw table -> its identifier layout (dlt flattens nested fields with `__`)
+RAW_MAPS: dict[str, dict[str, RawTable]] = {
+    "events": {table: _SEGMENT for table in ("identifies", "tracks", "pages", "screens", "groups", "aliases")},
+    "shopify": {
+        "customers": RawTable(("id",), ("created_at", "updated_at"), {
+            "shopify_customer_id": ("id",), "email": ("email",), "phone": ("phone",), "country": ("country_code",)}),
+        "orders": RawTable(("id",), ("created_at", "processed_at", "updated_at"), {
+            "shopify_customer_id": ("customer_id",), "email": ("email",), "phone": ("phone",)}),
+    },
+    "stripe": {
+        "customers": RawTable(("id",), ("created",), {
+            "stripe_customer_id": ("id",), "email": ("email",), "phone": ("phone",),
+            "country": ("address__country",)}),
+        "charges": RawTable(("id",), ("created",), {
+            "stripe_customer_id": ("customer",), "email": ("billing_details__email", "receipt_email"),
+            "phone": ("billing_details__phone",), "country": ("billing_details__address__country",)}),
+        "checkout_sessions": RawTable(("id",), ("created",), {
+            "stripe_customer_id": ("customer",), "email": ("customer_details__email", "customer_email"),
+            "phone": ("customer_details__phone",), "anonymous_id": ("client_reference_id",)}),
+    },
+    "mailchimp": {
+        "members": RawTable(("id",), ("timestamp_opt", "timestamp_signup", "last_changed"), {
+            "mailchimp_member_id": ("id",), "email": ("email_address",), "phone": ("merge_fields__phone",),
+            "country": ("location__country_code",)}),
+    },
+}
+
+_NUMERIC = ("bigint", "integer", "int", "hugeint", "double", "numeric", "decimal", "smallint", "real")
+
+
+def _text(columns: list[str]) -> str:
+    if not columns:
+        return "CAST(NULL AS VARCHAR)"
+    parts = [f"CAST({quote(column)} AS VARCHAR)" for column in columns]
+    return parts[0] if len(parts) == 1 else f"COALESCE({', '.join(parts)})"
+
+
+def _time(column: str, data_type: str) -> str:
+    """Vendor times are timestamps, ISO text, or (Stripe) unix seconds."""
+    if data_type.lower().startswith(_NUMERIC):
+        return f"TO_TIMESTAMP(CAST({quote(column)} AS DOUBLE))"
+    return f"CAST({quote(column)} AS TIMESTAMPTZ)"
+
+
+def select_identifiers(source: str, table: str, layout: RawTable, present: dict[str, str]) -> str:
+    """The SELECT that maps one raw table onto the identifier_rows columns."""
+    times = [_time(c, present[c]) for c in layout.seen_at if c in present]
+    seen_at = (times[0] if len(times) == 1 else f"COALESCE({', '.join(times)})") if times \
+        else "CAST(NULL AS TIMESTAMPTZ)"
+    row_id = _text([c for c in layout.row_id if c in present])
+    values = [f"{_text([c for c in layout.columns.get(name, ()) if c in present])} AS {name}"
+              for name in (*IDENTIFIER_COLUMNS, "country")]
+    return (f"SELECT {literal(source)} AS source, {literal(table)} AS source_table, {row_id} AS row_id, "
+            f"{seen_at} AS seen_at, {', '.join(values)} FROM {quote(source)}.{quote(table)}")
+
+
+def identifier_rows_sql(engine: Engine, sources: list[tuple[str, str]]) -> str:
+    """UNION ALL over every mapped raw table that exists, for (source name, source type) pairs."""
+    parts = []
+    for source, source_type in sources:
+        tables = engine.column_types(source)
+        for table, layout in RAW_MAPS.get(source_type, {}).items():
+            if table in tables:
+                parts.append(select_identifiers(source, table, layout, tables[table]))
+    if not parts:
+        empty = ", ".join(f"CAST(NULL AS {kind}) AS {name}" for name, kind in OUTPUT_COLUMNS.items())
+        return f"SELECT {empty} WHERE 1 = 0"
+    return " UNION ALL ".join(parts)
+
+
+def write_identifier_rows(model: Model, context: BuildContext, engine: Engine) -> None:
+    sources = [(source.name, source.type) for source in context.config.sources]
+    engine.replace_table(model.target, identifier_rows_sql(engine, sources))
