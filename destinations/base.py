@@ -82,6 +82,7 @@ class Batch:
     items: list[dict[str, Any]]
     fingerprints: list[str]
     sequence: int = 0
+    last: bool = False          # the final batch of this action in this run
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -89,11 +90,12 @@ class Batch:
     def split(self) -> tuple["Batch", "Batch"]:
         middle = len(self) // 2
         return (Batch(self.action, self.keys[:middle], self.items[:middle], self.fingerprints[:middle], self.sequence),
-                Batch(self.action, self.keys[middle:], self.items[middle:], self.fingerprints[middle:], self.sequence))
+                Batch(self.action, self.keys[middle:], self.items[middle:], self.fingerprints[middle:], self.sequence,
+                      self.last))
 
     def only(self, indexes: list[int]) -> "Batch":
         return Batch(self.action, [self.keys[i] for i in indexes], [self.items[i] for i in indexes],
-                     [self.fingerprints[i] for i in indexes], self.sequence)
+                     [self.fingerprints[i] for i in indexes], self.sequence, self.last)
 
 
 @dataclass
@@ -120,6 +122,7 @@ class RunContext:
 
     sync_name: str
     run_id: str
+    source: str = ""             # "audience vip" or "model cdp.conversions"
     total_rows: int = 0          # rows in the sync's source now (audience size)
     planned: dict[str, int] = field(default_factory=dict)  # action -> rows planned this run
     settings: dict[str, Any] = field(default_factory=dict)
@@ -154,6 +157,7 @@ class Destination:
     # at least one of these must be mapped and present (matching needs an identifier)
     identifier_fields: ClassVar[tuple[str, ...]] = ()
     emulator: ClassVar[str] = ""                     # "module:factory" of its local emulator
+    open_mapping: ClassVar[bool] = False             # any field may be mapped (webhook, slack)
 
     Settings: ClassVar[type[BaseModel]] = DestinationSettings
     Credentials: ClassVar[type[BaseModel]] = NoCredentials

@@ -89,7 +89,9 @@ class PlanWriter:
         secrets = self.destination.secrets()
         line = {"destination": self.destination.name, "method": request.method,
                 "url": _redact(_url_with_params(request), secrets),
-                "headers": {k: _redact_header(k, v, secrets) for k, v in request.headers.items()},
+                "headers": {k: _redact_header(k, v, secrets) for k, v in
+                            {**request.headers, **self.destination.auth_headers(),
+                             **({"Content-Type": request.content_type()} if request.body is not None else {})}.items()},
                 "body": _redact(request.body, secrets)}
         self.handle.write(orjson.dumps(line).decode() + "\n")
 
@@ -140,8 +142,10 @@ class Deliverer:
         return self.report
 
     async def _deliver_batch(self, batch: Batch, top: bool = False) -> None:
-        if not len(batch) or self.report.fatal:
-            self._fail(batch, "not_sent", self.report.fatal or "") if self.report.fatal else None
+        if self.report.fatal:
+            self._fail(batch, "not_sent", self.report.fatal)
+            return
+        if not len(batch):
             return
         request = self.destination.build_request(batch, self.context)
         if self.plan is not None:

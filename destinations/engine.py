@@ -85,6 +85,8 @@ def make_destination(entry: DestinationConfig, sync_settings: dict[str, Any] | N
 
 def effective_mapping(destination: Destination, sync: SyncConfig) -> dict[str, str]:
     mapping = {**destination.default_mapping, **sync.mapping}
+    if destination.open_mapping:
+        return mapping
     unknown = [f for f in sync.mapping if f not in destination.default_mapping]
     if unknown:
         raise ConfigError(f"sync {sync.name}: mapping.{unknown[0]}: {destination.type_name} has no field "
@@ -117,7 +119,8 @@ def run_sync(config: HeadwaterConfig, name: str, *, dry_run: bool = False, plan_
         counts = build_plan(session, sync.name, sync.mode, full)
         report.upserts, report.removes = counts.upserts, counts.removes
         report.rows_planned = counts.upserts + counts.removes
-        context = RunContext(sync.name, run_id, counts.source_rows,
+        source = f"audience {sync.source.audience}" if sync.source.audience else f"model {sync.source.model}"
+        context = RunContext(sync.name, run_id, source, counts.source_rows,
                              {"upsert": counts.upserts, "remove": counts.removes}, sync.settings)
         handle = open(plan_path, "w") if plan_path is not None else None
         try:
