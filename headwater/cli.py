@@ -21,6 +21,8 @@ COMMANDS: dict[str, str] = {
     "load": "pipelines.commands:load",
     "quarantine": "pipelines.commands:quarantine",
     "demo": "dagster_project.demo:demo",
+    "sync": "destinations.commands:sync",
+    "destination": "destinations.commands:destination",
     "pull": "pipelines.cloud_commands:pull",
     "emulators": "pipelines.cloud_commands:emulators",
     "generate": "sources.synthetic.commands:generate",
