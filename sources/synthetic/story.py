@@ -141,17 +141,30 @@ class StoryWriter:
         return {"categoryPreferences": dict(person.consent)}
 
     def _context(self, person: Person, device: Device, rng: random.Random, page: dict | None) -> dict:
-        ip = f"{(device.owner_index * 7919) % 200 + 11}.{(device.owner_index // 200) % 250}.{device.owner_index % 250}.{len(device.anonymous_id) + device.owner_index % 3}"
+        """A fresh top-level context per message; its fixed parts are shared per device (read-only)."""
+        fixed = self._device_context.get(device.anonymous_id)
+        if fixed is None:
+            fixed = self._device_context[device.anonymous_id] = self._fixed_context(person, device)
+        context = dict(fixed)
         if device.platform == "web":
-            context = {"library": {"name": "analytics.js", "version": "5.2.0"}, "page": page or {},
-                       "userAgent": _USER_AGENTS["web"][device.owner_index % 3], "ip": ip}
+            context["page"] = page or {}
+        else:
+            context["network"] = {"wifi": rng.random() < 0.6}
+        return context
+
+    def _fixed_context(self, person: Person, device: Device) -> dict:
+        owner = device.owner_index
+        ip = f"{(owner * 7919) % 200 + 11}.{(owner // 200) % 250}.{owner % 250}.{owner % 3 + 36}"
+        if device.platform == "web":
+            context = {"library": {"name": "analytics.js", "version": "5.2.0"},
+                       "userAgent": _USER_AGENTS["web"][owner % 3], "ip": ip}
         else:
             library, os_info, maker, model = _APP[device.platform]
             context = {"library": library, "app": {"name": "Headwater Live", "version": "3.4.1", "build": "341",
                                                    "namespace": "live.headwater.app"},
                        "device": {"id": device.anonymous_id, "manufacturer": maker, "model": model,
                                   "type": device.platform},
-                       "os": os_info, "network": {"wifi": rng.random() < 0.6}, "ip": ip}
+                       "os": os_info, "ip": ip}
         context["locale"] = person.locale
         context["timezone"] = person.timezone
         context["consent"] = self._consent(person)
@@ -185,6 +198,8 @@ class StoryWriter:
         rng = keyed_rng(self.seed, "story", person.index)
         story = Story(person)
         self._skews: dict[str, float] = {}
+        self._device_context: dict[str, dict] = {}
+        self._last_page: dict[str, dict] = {}
         before = self.end - LAPSE_DAYS * DAY if person.stage == "lapsed" else None
         count = _geometric(rng, _SESSIONS_MEAN[person.stage])
         times = sorted(session_time(rng, self.start, self.end, before) for _ in range(count))
@@ -268,6 +283,7 @@ class StoryWriter:
                                                    landing and view == 0)
                 body = {"type": "page", "name": product.title if path != "/" else "Home", "properties": dict(page)}
                 self._emit(story, rng, device, t, body, user_id, page)
+                self._last_page[device.anonymous_id] = page
                 if campaign:
                     story.messages[-1].message["context"]["campaign"] = campaign
             else:
@@ -282,14 +298,11 @@ class StoryWriter:
                                    "category": product.category, "price": variant.price_cents / 100,
                                    "currency": SHOP_CURRENCY}}, user_id, self._current_page(story, device))
 
-    @staticmethod
-    def _current_page(story: Story, device: Device) -> dict | None:
+    def _current_page(self, story: Story, device: Device) -> dict | None:
+        """The page a web track/identify happens on (the device's last page view)."""
         if device.platform != "web":
             return None
-        for emitted in reversed(story.messages):
-            if emitted.message["anonymousId"] == device.anonymous_id and emitted.message["type"] == "page":
-                return dict(emitted.message["context"]["page"])
-        return None
+        return self._last_page.get(device.anonymous_id)
 
     def _traits(self, person: Person, rng: random.Random, t: float, email: str) -> dict:
         traits = {"email": _typed_email(rng, email, self.rates.email_variant), "firstName": person.basics.first,
