@@ -14,6 +14,7 @@ from headwater.config import HeadwaterConfig, parse_config
 from headwater.warehouse import Warehouse
 from models.adapter import Engine, quote
 from models.build import BuildContext, build_models
+from models.catalog import catalog
 
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
 _ids = itertools.count(1)
@@ -51,8 +52,13 @@ def config(*sources: str, identity: dict | None = None) -> HeadwaterConfig:
     return parse_config(raw)
 
 
+IDENTITY_LAYERS = ("staging", "identity")
+
+
 def build(warehouse: Warehouse, cfg: HeadwaterConfig | None = None, **options) -> dict[str, int]:
-    return build_models(BuildContext(warehouse, cfg or config(), **options))
+    """Build the staging and identity models (later layers have their own tests)."""
+    models = [model for model in catalog() if model.layer in IDENTITY_LAYERS]
+    return build_models(BuildContext(warehouse, cfg or config(), **options), models)
 
 
 def profiles(warehouse: Warehouse) -> dict[str, set[tuple[str, str]]]:

@@ -6,12 +6,15 @@ Here each round contracts the graph (Boruvka-style min-neighbour hooking):
 
 1. every node points at its smallest neighbour; the only cycles this makes are pairs
    (a <-> b), broken by making the smaller of the two a root;
-2. pointer jumping (parent := parent's parent, repeated) takes every node to its root;
+2. pointer jumping (parent := parent's parent) takes every node to its root; a node whose
+   parent is a root is settled, so each pass only revisits the nodes that just moved;
 3. each edge is replaced by the edge between its endpoints' roots; self-loops vanish.
 
 Every tree of step 1 has at least two nodes, so the number of live nodes at least halves
 each round: at most log2(n) rounds, each a few set-based joins the engine parallelizes.
-All SQL is DuckDB dialect, run through models.adapter.Engine, so it runs on PostgreSQL too.
+The node -> root maps of all rounds are composed once at the end, so the full node list
+is touched twice, not once per round. All SQL is DuckDB dialect run through
+models.adapter.Engine, so it runs on PostgreSQL too.
 """
 
 from __future__ import annotations
@@ -33,52 +36,70 @@ def label_components(engine: Engine, edges_sql: str, nodes_sql: str, labels: str
     """
     engine.replace_table("_hw_cc_edges", f"SELECT DISTINCT LEAST(a, b) AS a, GREATEST(a, b) AS b "
                                          f"FROM ({edges_sql}) AS input_edges WHERE a <> b", temporary=True)
-    engine.replace_table(labels, f"SELECT node, node AS component FROM ({nodes_sql}) AS input_nodes",
-                         temporary=True)
     rounds = 0
     while engine.scalar("SELECT COUNT(*) AS n FROM (SELECT 1 FROM _hw_cc_edges LIMIT 1) AS any_edge"):
         rounds += 1
         if rounds > MAX_ROUNDS:
             raise ComponentsDidNotConverge(f"connected components did not converge in {MAX_ROUNDS} rounds")
-        _hook(engine)
-        _jump_to_roots(engine)
-        engine.replace_table(labels, f"SELECT labels.node, COALESCE(roots.parent, labels.component) AS component "
-                                     f"FROM {labels} AS labels LEFT JOIN _hw_cc_parent AS roots "
-                                     f"ON roots.node = labels.component", temporary=True)
-        engine.replace_table("_hw_cc_edges", """
+        roots = f"_hw_cc_roots_{rounds}"
+        _hook(engine, roots)
+        _jump_to_roots(engine, roots)
+        engine.replace_table("_hw_cc_edges", f"""
             SELECT DISTINCT LEAST(left_root.parent, right_root.parent) AS a,
                             GREATEST(left_root.parent, right_root.parent) AS b
             FROM _hw_cc_edges AS edges
-            JOIN _hw_cc_parent AS left_root ON left_root.node = edges.a
-            JOIN _hw_cc_parent AS right_root ON right_root.node = edges.b
+            JOIN {roots} AS left_root ON left_root.node = edges.a
+            JOIN {roots} AS right_root ON right_root.node = edges.b
             WHERE left_root.parent <> right_root.parent""", temporary=True)
-    for scratch in ("_hw_cc_edges", "_hw_cc_parent", "_hw_cc_next"):
+    # compose the rounds' maps, last round first: a root of round k may have moved in round k+1
+    for level in range(rounds - 1, 0, -1):
+        later = f"_hw_cc_roots_{level + 1}"
+        engine.replace_table(f"_hw_cc_roots_{level}", f"""
+            SELECT roots.node, COALESCE(later.parent, roots.parent) AS parent
+            FROM _hw_cc_roots_{level} AS roots LEFT JOIN {later} AS later ON later.node = roots.parent""",
+                             temporary=True)
+        engine.drop_table(later)
+    if rounds:
+        engine.replace_table(labels, f"""
+            SELECT input_nodes.node, COALESCE(roots.parent, input_nodes.node) AS component
+            FROM ({nodes_sql}) AS input_nodes LEFT JOIN _hw_cc_roots_1 AS roots ON roots.node = input_nodes.node""",
+                             temporary=True)
+    else:
+        engine.replace_table(labels, f"SELECT node, node AS component FROM ({nodes_sql}) AS input_nodes",
+                             temporary=True)
+    for scratch in ("_hw_cc_edges", "_hw_cc_next", "_hw_cc_moving", "_hw_cc_roots_1"):
         engine.drop_table(scratch)
     return rounds
 
 
-def _hook(engine: Engine) -> None:
+def _hook(engine: Engine, roots: str) -> None:
     """Every live node points at its smallest neighbour; mutual pairs keep the smaller as root."""
     engine.replace_table("_hw_cc_next", """
         SELECT node, MIN(neighbour) AS parent
         FROM (SELECT a AS node, b AS neighbour FROM _hw_cc_edges
               UNION ALL SELECT b AS node, a AS neighbour FROM _hw_cc_edges) AS adjacency
         GROUP BY node""", temporary=True)
-    engine.replace_table("_hw_cc_parent", """
+    engine.replace_table(roots, """
         SELECT hooks.node,
                CASE WHEN parents.parent = hooks.node AND hooks.node < hooks.parent THEN hooks.node
                     ELSE hooks.parent END AS parent
         FROM _hw_cc_next AS hooks JOIN _hw_cc_next AS parents ON parents.node = hooks.parent""", temporary=True)
 
 
-def _jump_to_roots(engine: Engine) -> None:
-    """parent := parent's parent until nothing changes: O(log depth) passes."""
-    while True:
-        engine.replace_table("_hw_cc_next", """
-            SELECT hooks.node, parents.parent, parents.parent <> hooks.parent AS moved
-            FROM _hw_cc_parent AS hooks JOIN _hw_cc_parent AS parents ON parents.node = hooks.parent""",
-                             temporary=True)
-        moved = engine.scalar("SELECT COUNT(*) AS n FROM _hw_cc_next WHERE moved")
-        engine.replace_table("_hw_cc_parent", "SELECT node, parent FROM _hw_cc_next", temporary=True)
-        if not moved:
-            return
+def _jump_to_roots(engine: Engine, roots: str) -> None:
+    """parent := parent's parent until every node points at a root: O(log depth) passes.
+
+    A node that did not move in a pass points at a root and never moves again, so after the
+    first pass only the nodes that moved are revisited.
+    """
+    engine.replace_table("_hw_cc_moving", f"""
+        SELECT hooks.node, parents.parent
+        FROM {roots} AS hooks JOIN {roots} AS parents ON parents.node = hooks.parent
+        WHERE parents.parent <> hooks.parent""", temporary=True)
+    while engine.scalar("SELECT COUNT(*) AS n FROM (SELECT 1 FROM _hw_cc_moving LIMIT 1) AS any_move"):
+        engine.run(f"UPDATE {roots} SET parent = moving.parent FROM _hw_cc_moving AS moving "
+                   f"WHERE {roots}.node = moving.node")
+        engine.replace_table("_hw_cc_moving", f"""
+            SELECT moving.node, parents.parent
+            FROM _hw_cc_moving AS moving JOIN {roots} AS parents ON parents.node = moving.parent
+            WHERE parents.parent <> moving.parent""", temporary=True)
