@@ -21,6 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from models.config import IdentityConfig  # the identity section is owned by models/
+from models.conversions.config import ConversionsConfig  # owned by models/conversions
 from destinations.config import DestinationConfig, SyncConfig, check_sync_references  # owned by destinations/
 
 CONFIG_ENV = "HEADWATER_CONFIG"
@@ -121,6 +122,7 @@ class HeadwaterConfig(_Section):
     identity: IdentityConfig = Field(default_factory=IdentityConfig)
     traits: Any = None
     audiences: Any = None
+    conversions: ConversionsConfig = Field(default_factory=ConversionsConfig)
     destinations: list[DestinationConfig] = Field(default_factory=list)
     syncs: list[SyncConfig] = Field(default_factory=list)
     privacy: _OpenSection = Field(default_factory=_OpenSection)
