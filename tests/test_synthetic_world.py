@@ -135,3 +135,13 @@ def test_generate_refuses_a_folder_holding_other_files(tmp_path):
     with pytest.raises(ValueError, match="not empty"):
         generate_world(tmp_path, 10, seed=1, end=END)
     assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_shipped_sample_is_what_its_recorded_command_generates(tmp_path):
+    """data/sample must track the generator: regenerate it and compare byte for byte."""
+    sample = Path(__file__).resolve().parent.parent / "data" / "sample"
+    manifest = read_manifest(sample)
+    generate_world(tmp_path, manifest.people, seed=manifest.seed, end=manifest.end, months=manifest.months,
+                   rates=manifest.rates, compress=True)
+    shipped = {k: v for k, v in _tree_digest(sample).items() if k != "README.md"}
+    assert shipped == _tree_digest(tmp_path)
