@@ -163,19 +163,26 @@ async def _deliver_all(session, sync, destination, context, report, entry, timin
         for action in ("upsert", "remove"):
             if report.status == "failed":
                 break
-            sequence = 0  # batch numbers restart per action: each is its own vendor session
+            batcher = Batcher(destination, action, skipped)
             held: Batch | None = None  # the action's last batch goes alone, last (closes vendor sessions)
             for rows in planned_rows(session, sync.name, action, chunk):
-                batches, sequence = _batches(destination, rows, action, skipped, sequence)
-                if held is not None:
+                batches = batcher.add(rows)
+                if held is not None and batches:
                     batches.insert(0, held)
-                held = batches.pop() if batches else None
+                    held = None
+                if batches:
+                    held = batches.pop()
                 await deliverer.deliver(batches)
                 if deliverer.report.fatal:
                     break
-            if held is not None and not deliverer.report.fatal:
-                held.last = True
+            tail = batcher.flush()
+            if held is not None and tail is not None:
                 await deliverer.deliver([held])
+                held = None
+            final = tail or held
+            if final is not None and not deliverer.report.fatal:
+                final.last = True
+                await deliverer.deliver([final])
             if deliverer.report.fatal:
                 report.status, report.message = "failed", deliverer.report.fatal
     failed.update(deliverer.report.failed)
@@ -185,25 +192,41 @@ async def _deliver_all(session, sync, destination, context, report, entry, timin
     return failed, skipped
 
 
-def _batches(destination: Destination, rows: list[dict], action: str, skipped: dict, sequence: int):
-    keys, items, prints = [], [], []
-    for row in rows:
-        fields = {k: v for k, v in row.items() if k not in ("row_key", "fingerprint", "delivered_at")}
-        try:
-            item = destination.prepare(fields, action)
-        except SkipRow as reason:
-            skipped[(row["row_key"], action)] = ("skipped", str(reason))
-            continue
-        keys.append(row["row_key"])
-        items.append(item)
-        prints.append(row["fingerprint"])
-    size = destination.batch_size
-    batches = []
-    for start in range(0, len(keys), size):
-        sequence += 1
-        batches.append(Batch(action, keys[start:start + size], items[start:start + size],
-                             prints[start:start + size], sequence))
-    return batches, sequence
+class Batcher:
+    """Cuts prepared rows into vendor-sized batches across streamed chunks, numbering them 1, 2, ..."""
+
+    def __init__(self, destination: Destination, action: str, skipped: dict):
+        self.destination, self.action, self.skipped = destination, action, skipped
+        self.keys: list[str] = []
+        self.items: list[Any] = []
+        self.prints: list[str] = []
+        self.sequence = 0
+
+    def add(self, rows: list[dict]) -> list[Batch]:
+        for row in rows:
+            fields = {k: v for k, v in row.items() if k not in ("row_key", "fingerprint", "delivered_at")}
+            try:
+                item = self.destination.prepare(fields, self.action)
+            except SkipRow as reason:
+                self.skipped[(row["row_key"], self.action)] = ("skipped", str(reason))
+                continue
+            self.keys.append(row["row_key"])
+            self.items.append(item)
+            self.prints.append(row["fingerprint"])
+        batches = []
+        size = self.destination.batch_size
+        while len(self.keys) >= size:
+            batches.append(self._cut(size))
+        return batches
+
+    def flush(self) -> Batch | None:
+        return self._cut(len(self.keys)) if self.keys else None
+
+    def _cut(self, size: int) -> Batch:
+        self.sequence += 1
+        batch = Batch(self.action, self.keys[:size], self.items[:size], self.prints[:size], self.sequence)
+        del self.keys[:size], self.items[:size], self.prints[:size]
+        return batch
 
 
 def _log_run(session: SqlSession, report: SyncRunReport, entry: DestinationConfig, sync: SyncConfig,
