@@ -13,6 +13,8 @@ DESTINATION_TYPES: dict[str, str] = {
     "tiktok_audience": "destinations.tiktok:TikTokAudience",
     "webhook": "destinations.webhook:Webhook",
     "slack": "destinations.slack:Slack",
+    "mixpanel_events": "destinations.mixpanel:MixpanelEvents",
+    "mixpanel_profiles": "destinations.mixpanel:MixpanelProfiles",
 }
 
 
