@@ -1,0 +1,221 @@
+"""Mixpanel: conversions as events through `/import`, audiences as profile properties via `/engage`.
+
+`/import` (https://developer.mixpanel.com/reference/import-events) takes at most 2,000
+events a request, authenticated with a service account (Basic `user:secret` plus the
+`project_id` parameter) or the project's API secret; with `strict=1` Mixpanel validates
+every event and answers 400 with `failed_records` (index, `$insert_id`, field, message)
+while still importing the valid ones, so those rows are failed and the rest succeeded.
+`$insert_id` (at most 36 letters, digits, dashes) makes a retried event count once.
+`/engage` takes at most 2,000 profile updates, each with the project token and one
+operation: `$set` on upsert, `$unset` of the audience property on remove.
+Imports httpx, pydantic and destinations.base / event_fields.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ConfigDict, SecretStr, model_validator
+
+from destinations.base import (Action, Batch, CredentialProblem, Destination, DestinationSettings, HttpRequest,
+                               Outcome, RunContext, SkipRow, retry_after)
+from destinations.event_fields import audience_property, dedup_key, epoch_ms, json_safe, present
+
+DEFAULT_BASE_URL = "https://api.mixpanel.com"   # EU residency: https://api-eu.mixpanel.com
+MAX_BATCH = 2000
+INSERT_ID_MAX = 36
+
+
+class MixpanelImportCredentials(BaseModel):
+    """A service account (username, secret, project_id), or the legacy project API secret."""
+
+    model_config = ConfigDict(extra="forbid")
+    project_id: str | None = None
+    service_account_username: str | None = None
+    service_account_secret: SecretStr | None = None
+    api_secret: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _one_way_in(self) -> "MixpanelImportCredentials":
+        account = (self.service_account_username, self.service_account_secret, self.project_id)
+        if self.api_secret is None and not all(account):
+            raise ValueError("give service_account_username, service_account_secret and project_id "
+                             "(a Mixpanel service account), or api_secret (the project's API secret)")
+        return self
+
+
+class MixpanelEventSettings(DestinationSettings):
+    event_name: str = "Order Completed"
+
+
+class MixpanelProfileCredentials(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    project_token: SecretStr
+
+
+class MixpanelProfileSettings(DestinationSettings):
+    audience_property: str = "headwater_audience_{audience}"
+
+
+def _error_text(response: httpx.Response) -> tuple[str, str]:
+    try:
+        body = response.json()
+    except ValueError:
+        return str(response.status_code), response.text[:300]
+    if isinstance(body, dict):
+        return str(body.get("code", response.status_code)), str(body.get("error") or body.get("status") or "")[:300]
+    return str(response.status_code), str(body)[:300]
+
+
+class MixpanelEvents(Destination):
+    """Conversions (or any event-shaped model) as Mixpanel events."""
+
+    type_name = "mixpanel_events"
+    vendor = "mixpanel"
+    consent_category = "analytics"
+    default_base_url = DEFAULT_BASE_URL
+    batch_size = MAX_BATCH
+    requests_per_second = 5.0          # Mixpanel: 2 GB/min and ~400 requests/s per project; be gentle
+    concurrency = 4
+    default_mapping = {"distinct_id": "profile_id", "insert_id": "conversion_id", "time": "occurred_at",
+                       "order_id": "order_id", "revenue": "value", "currency": "currency"}
+    required_fields = ("distinct_id", "insert_id", "time")
+    emulator = "destinations.emulators.mixpanel:create_app"
+    Settings = MixpanelEventSettings
+    Credentials = MixpanelImportCredentials
+
+    def auth_headers(self) -> dict[str, str]:
+        c = self.credentials
+        if c.service_account_username and c.service_account_secret:
+            pair = f"{c.service_account_username}:{c.service_account_secret.get_secret_value()}"
+        else:
+            pair = f"{c.api_secret.get_secret_value()}:"
+        return {"Authorization": "Basic " + base64.b64encode(pair.encode()).decode()}
+
+    def _params(self) -> dict[str, str]:
+        params = {"strict": "1"}
+        if self.credentials.project_id:
+            params["project_id"] = self.credentials.project_id
+        return params
+
+    def prepare(self, row: dict[str, Any], action: Action) -> dict[str, Any]:
+        millis = epoch_ms(row.get("time"))
+        if millis is None:
+            raise SkipRow("time: missing or not a timestamp; map a timestamp column to time")
+        if row.get("distinct_id") in (None, ""):
+            raise SkipRow("distinct_id: missing; Mixpanel attributes every event to a distinct_id")
+        properties = {"time": millis, "distinct_id": str(row["distinct_id"]),
+                      "$insert_id": dedup_key(row.get("insert_id") or row["distinct_id"], INSERT_ID_MAX)}
+        properties.update(present(row, "order_id", "revenue", "currency"))
+        return {"event": self.settings.event_name, "properties": properties}
+
+    def idempotency_key(self, item: dict[str, Any]) -> str | None:
+        return item["properties"]["$insert_id"]
+
+    def build_request(self, batch: Batch, context: RunContext) -> HttpRequest:
+        return HttpRequest("POST", f"{self.base_url}/import", {"Accept": "application/json"}, batch.items,
+                           params=self._params())
+
+    def describe_error(self, response: httpx.Response) -> tuple[str, str]:
+        return _error_text(response)
+
+    def parse_response(self, response: httpx.Response, batch: Batch) -> Outcome:
+        if response.status_code == 400:
+            try:
+                body = response.json()
+            except ValueError:
+                body = {}
+            failed = body.get("failed_records") if isinstance(body, dict) else None
+            if failed:
+                # strict mode imported every record not listed: those rows succeeded.
+                return Outcome("ok", row_errors={int(r["index"]): (str(r.get("field", "invalid")),
+                                                                   str(r.get("message", ""))[:300])
+                                                 for r in failed if 0 <= int(r.get("index", -1)) < len(batch)})
+        return super().parse_response(response, batch)
+
+    async def check_credentials(self, client: httpx.AsyncClient) -> str:
+        """An empty strict import: Mixpanel authenticates it and imports nothing."""
+        response = await client.post(f"{self.base_url}/import", params=self._params(), content=b"[]",
+                                     headers={**self.auth_headers(), "Content-Type": "application/json"})
+        if response.status_code in (401, 403):
+            raise CredentialProblem(f"Mixpanel refused the credentials ({self.redact(_error_text(response)[1])}); "
+                                    "check the service account username/secret and project_id, or api_secret")
+        if response.status_code >= 300:
+            raise CredentialProblem(f"Mixpanel answered {response.status_code} to an empty import: "
+                                    f"{self.redact(_error_text(response)[1])}")
+        return "an empty strict /import was accepted: the credentials can import into the project"
+
+
+class MixpanelProfiles(Destination):
+    """An audience as a Mixpanel user profile property (`$set` on entry, `$unset` on exit)."""
+
+    type_name = "mixpanel_profiles"
+    vendor = "mixpanel"
+    consent_category = "analytics"
+    default_base_url = DEFAULT_BASE_URL
+    batch_size = MAX_BATCH
+    requests_per_second = 5.0
+    supports_remove = True
+    default_mapping = {"distinct_id": "profile_id", "email": "email", "phone": "phone", "first_name": "first_name",
+                       "last_name": "last_name", "city": "city", "country": "country", "audience": "audience"}
+    required_fields = ("distinct_id",)
+    emulator = "destinations.emulators.mixpanel:create_app"
+    Settings = MixpanelProfileSettings
+    Credentials = MixpanelProfileCredentials
+
+    # Mixpanel's reserved profile properties carry a `$`; country is an ISO code.
+    RESERVED = {"email": "$email", "phone": "$phone", "first_name": "$first_name", "last_name": "$last_name",
+                "city": "$city", "country": "$country_code"}
+
+    def prepare(self, row: dict[str, Any], action: Action) -> dict[str, Any]:
+        if row.get("distinct_id") in (None, ""):
+            raise SkipRow("distinct_id: missing; map the profile id column to distinct_id")
+        token = self.credentials.project_token.get_secret_value()
+        update: dict[str, Any] = {"$token": token, "$distinct_id": str(row["distinct_id"]), "$ip": "0"}
+        flag = audience_property(self.settings.audience_property, row.get("audience"))
+        if action == "remove":
+            if flag is None:
+                raise SkipRow("audience: missing; a removal unsets the audience property, so map audience")
+            update["$unset"] = [flag]
+            return update
+        values = {self.RESERVED[f]: json_safe(v.strip() if isinstance(v, str) else v)
+                  for f, v in row.items() if f in self.RESERVED and v not in (None, "")}
+        if flag:
+            values[flag] = True
+        update["$set"] = values
+        return update
+
+    def build_request(self, batch: Batch, context: RunContext) -> HttpRequest:
+        return HttpRequest("POST", f"{self.base_url}/engage", {"Accept": "application/json"}, batch.items,
+                           params={"verbose": "1"})
+
+    def describe_error(self, response: httpx.Response) -> tuple[str, str]:
+        return _error_text(response)
+
+    def parse_response(self, response: httpx.Response, batch: Batch) -> Outcome:
+        if response.status_code == 200:
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+            if isinstance(body, dict) and body.get("status") == 0:
+                error = str(body.get("error") or "rejected")
+                if "token" in error.lower():
+                    return Outcome("fatal", "invalid_token", error)
+                return Outcome("reject", "rejected", error[:300])
+            return Outcome("ok")
+        if response.status_code == 429 or response.status_code >= 500:
+            code, message = _error_text(response)
+            return Outcome("retry", code, message, retry_after(response))
+        return super().parse_response(response, batch)
+
+    async def check_credentials(self, client: httpx.AsyncClient) -> str:
+        response = await client.post(f"{self.base_url}/engage", params={"verbose": "1"}, content=b"[]",
+                                     headers={"Content-Type": "application/json"})
+        if response.status_code >= 300:
+            raise CredentialProblem(f"Mixpanel answered {response.status_code} at /engage: "
+                                    f"{self.redact(_error_text(response)[1])}")
+        return ("the /engage endpoint answers; Mixpanel cannot verify a project token without writing a profile, "
+                "so a wrong token shows as 'invalid token' on the first sync")
