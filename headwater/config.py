@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import yaml
+from headwater.suppression import DEFAULT_SUPPRESSION_FILE
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from models.config import IdentityConfig  # the identity section is owned by models/
@@ -115,6 +116,14 @@ SourceConfig = Annotated[
 ]
 
 
+class PrivacyConfig(_OpenSection):
+    """Privacy settings; the privacy feature adds its own keys beside these."""
+
+    suppression_file: Path = Field(
+        DEFAULT_SUPPRESSION_FILE,
+        description="hashed identifiers whose events the collect endpoint drops (written by the privacy step)")
+
+
 class HeadwaterConfig(_Section):
     warehouse: str = DEFAULT_WAREHOUSE
     collect: CollectConfig = Field(default_factory=CollectConfig)
@@ -125,7 +134,7 @@ class HeadwaterConfig(_Section):
     conversions: ConversionsConfig = Field(default_factory=ConversionsConfig)
     destinations: list[DestinationConfig] = Field(default_factory=list)
     syncs: list[SyncConfig] = Field(default_factory=list)
-    privacy: _OpenSection = Field(default_factory=_OpenSection)
+    privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
 
     @field_validator("warehouse")
     @classmethod

@@ -25,6 +25,7 @@ from pathlib import Path
 import orjson
 
 from headwater.config import EventsSourceConfig, HeadwaterConfig, load_config
+from headwater.suppression import SuppressionList
 from sources.collect import spool
 from sources.collect.group_commit import GroupCommitter, SpoolUnavailable
 from sources.collect.messages import (PATH_TYPES, InvalidMessage, enrich, format_timestamp, new_message_ids,
@@ -106,6 +107,7 @@ class CollectApp:
         self.write_keys = WriteKeys(config.events_sources())
         self.sources_by_name = {source.name: source for source in config.sources}
         self.metrics = CollectMetrics(self.spool_dir)
+        self.suppressions = SuppressionList(config.privacy.suppression_file)
         self.writer_name = writer_name
         self.committer: GroupCommitter | None = None
 
@@ -292,9 +294,12 @@ class CollectApp:
                                               "items": [{"reason": r["reason"], "field": r["field"],
                                                          "index": r["index"], "raw": r.pop("raw")}
                                                         for r in rejected]}))
-        await self.committer.commit(b"".join(record_parts))
+        if record_parts:
+            await self.committer.commit(b"".join(record_parts))
         if rejected:
             self.metrics.messages_rejected.labels("invalid_message").inc(len(rejected))
+        if not accepted and not rejected:
+            return Reply(200, OK_BODY, JSON_HEADERS)  # every message was suppressed
         if not accepted:
             first = rejected[0]
             if kind != "batch":
@@ -318,12 +323,16 @@ class CollectApp:
         # no message can be larger than the body it came in: skip measuring small bodies
         check_sizes = body_size > max_bytes
         fresh_ids = new_message_ids(len(messages))
+        suppressed = 0
         accepted, rejected = [], []
         for index, message in enumerate(messages):
             try:
                 if check_sizes and len(orjson.dumps(message)) > max_bytes:
                     raise InvalidMessage("(message)", f"exceeds the {max_bytes // 1024} KB message limit")
                 validate(message, message_type)
+                if self.suppressions.suppresses(message):
+                    suppressed += 1  # a person who asked not to be tracked: dropped, counted, not stored
+                    continue
                 enrich(message, received_at=received_at, received_at_text=received_text, ip=ip, batch=batch_info,
                        new_id=fresh_ids[index])
             except InvalidMessage as error:
@@ -333,6 +342,8 @@ class CollectApp:
                                  "reason": f"message {index}: {error}", "raw": message})
                 continue
             accepted.append(message)
+        if suppressed:
+            self.metrics.messages_suppressed.inc(suppressed)
         return accepted, rejected
 
     # --- webhooks ----------------------------------------------------------------

@@ -36,6 +36,9 @@ class CollectMetrics:
             registry=self.registry)
         self.messages_rejected = Counter(
             "headwater_messages_rejected", "Messages refused, by reason", ["reason"], registry=self.registry)
+        self.messages_suppressed = Counter(
+            "headwater_messages_suppressed", "Messages dropped because a privacy request suppresses their sender",
+            registry=self.registry)
         self.bytes_received = Counter(
             "headwater_request_bytes", "Request body bytes received (after decompression)", registry=self.registry)
         self.fsync_seconds = Histogram(
