@@ -174,3 +174,12 @@ def test_reverse_pages_walk_the_same_records_newest_first(shop):
     stamps = [n["updatedAt"] for n in first["nodes"] + second["nodes"]]
     assert len(stamps) == 7 and stamps == sorted(stamps, reverse=True)
     assert first["pageInfo"]["hasNextPage"] and not second["pageInfo"]["hasNextPage"]
+
+
+def test_bulk_query_with_an_unknown_field_is_refused_with_a_user_error(shop):
+    server, _ = shop
+    payload = ask(server, "mutation($q: String!) { bulkOperationRunQuery(query: $q) { bulkOperation { id } "
+                          "userErrors { field message } } }",
+                  {"q": "{ orders { edges { node { id shoeSize } } } }"}).json()["data"]["bulkOperationRunQuery"]
+    assert payload["bulkOperation"] is None
+    assert payload["userErrors"][0]["field"] == ["query"] and "shoeSize" in payload["userErrors"][0]["message"]

@@ -215,6 +215,20 @@ def test_pipeline_runner_loads_the_configured_shop_and_reports_rows(duckdb_wareh
     assert report.rows_by_table["orders__line_items"] == 4
 
 
+def test_start_date_limits_the_first_load_and_the_api_version_is_pinned(duckdb_warehouse, fake_time):
+    shop = records.shop(customers=2, orders=0, products=0, checkouts=0)
+    shop["customers"].append(records.customer(3, updated="2025-09-01T00:00:00Z"))
+    server, emulator = serve(shop, fake_time)
+    try:
+        load(entry_for(server, start_date="2025-06-01", api_version="2025-07"), duckdb_warehouse, fake_time)
+        assert [row["id"] for row in duckdb_warehouse.query("SELECT id FROM shop.customers")] == [3]
+        calls = {call["field"]: call for request in emulator.requests for call in request.calls}
+        assert calls["customers"]["query"] == "updated_at:>='2025-06-01T00:00:00Z'"
+        assert {request.api_version for request in emulator.requests} == {"2025-07"}
+    finally:
+        server.stop()
+
+
 def test_generated_world_loads_every_shopify_record(duckdb_warehouse, tmp_path, fake_time):
     from sources.synthetic import generate_world
 

@@ -129,7 +129,7 @@ class ShopifyEmulator:
         self._count_lock = threading.Lock()
         self._request_count = 0
         self.faults = Faults(lambda: self._request_count)
-        self.bulk = BulkOperations(self._run_bulk_query, data.clock, polls_to_complete)
+        self.bulk = BulkOperations(self._run_bulk_query, data.clock, polls_to_complete, self._bulk_query_problem)
 
     # ---- HTTP ---------------------------------------------------------------------
     async def graphql_endpoint(self, request: Request) -> Response:
@@ -224,6 +224,11 @@ class ShopifyEmulator:
         except GraphQLError as error:
             return None, [error.formatted]
         return document, [problem.formatted for problem in validate(self.schema, document)]
+
+    def _bulk_query_problem(self, query: str) -> str | None:
+        """Shopify validates a bulk query against the schema before accepting it."""
+        _document, problems = self._checked(query)
+        return f"Invalid bulk query: {problems[0]['message']}" if problems else None
 
     def _run_bulk_query(self, query: str) -> dict:
         document = parse(query)

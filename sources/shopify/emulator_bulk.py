@@ -103,8 +103,10 @@ def flatten(result: dict) -> tuple[list[bytes], int]:
 class BulkOperations:
     """One shop's bulk operations; only one query operation may run at a time."""
 
-    def __init__(self, run_query: Callable[[str], dict], clock: Callable[[], datetime], polls_to_complete: int = 2):
+    def __init__(self, run_query: Callable[[str], dict], clock: Callable[[], datetime], polls_to_complete: int = 2,
+                 check: Callable[[str], str | None] = lambda query: None):
         self._run_query = run_query
+        self._check = check
         self._clock = clock
         self.polls_to_complete = polls_to_complete
         self._operations: dict[int, BulkOperation] = {}
@@ -113,7 +115,7 @@ class BulkOperations:
 
     def start(self, query: str, base_url: str) -> dict:
         with self._lock:
-            problem = validate_bulk_query(query)
+            problem = validate_bulk_query(query) or self._check(query)
             if problem:
                 return {"bulkOperation": None, "userErrors": [{"field": ["query"], "message": problem, "code": "INVALID"}]}
             current = self._current()
