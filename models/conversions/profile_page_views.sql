@@ -1,0 +1,39 @@
+/* ---
+description: >
+  Page views up to the build's as_of with the profile that made them (through the page
+  call's strongest identifier in cdp.profile_identities). What click ids and attribution read.
+schema: cdp_staging
+columns:
+  profile_id: the person who viewed the page
+  source: the events source
+  row_id: the page call's messageId
+  viewed_at: when the page was viewed
+  url: the page URL
+  referrer: the referring URL
+  ip: the browser's IP address
+  user_agent: the browser's user agent
+  fbp: Meta's _fbp browser cookie, when sent
+  utm_source: campaign source
+  utm_medium: campaign medium
+  utm_campaign: campaign name
+  gclid: Google Ads click id
+  gbraid: Google Ads iOS app-to-web click id
+  wbraid: Google Ads iOS web-to-app click id
+  fbclid: Meta click id
+  ttclid: TikTok click id
+--- */
+WITH owners AS (
+    SELECT ids.source, ids.row_id, identities.profile_id,
+           ROW_NUMBER() OVER (PARTITION BY ids.source, ids.row_id
+                              ORDER BY ids.priority, ids.id_type, ids.id_value) AS strength
+    FROM cdp_staging.identifiers AS ids
+    JOIN cdp.profile_identities AS identities
+        ON identities.id_type = ids.id_type AND identities.id_value = ids.id_value
+    WHERE ids.source_table = 'pages' AND ids.rejected_reason IS NULL
+)
+SELECT owners.profile_id, views.source, views.row_id, views.viewed_at, views.url, views.referrer, views.ip,
+       views.user_agent, views.fbp, views.utm_source, views.utm_medium, views.utm_campaign, views.gclid,
+       views.gbraid, views.wbraid, views.fbclid, views.ttclid
+FROM cdp_staging.page_views AS views
+JOIN owners ON owners.source = views.source AND owners.row_id = views.row_id AND owners.strength = 1
+WHERE views.viewed_at <= (SELECT as_of FROM cdp_staging.conversion_settings)
