@@ -15,6 +15,7 @@ from __future__ import annotations
 import bisect
 import re
 import threading
+import time
 from functools import lru_cache
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from graphql import (
     build_schema,
     execute,
     get_named_type,
+    is_leaf_type,
     parse,
     validate,
 )
@@ -358,8 +360,6 @@ def _connection(page: list[tuple[dict, list]], window: list) -> dict:
 
 
 def _is_leaf(type_) -> bool:
-    from graphql import is_leaf_type
-
     return is_leaf_type(get_named_type(type_))
 
 
@@ -399,8 +399,6 @@ def create_app(world_dir_or_records: Path | str | dict[str, list[dict]] | None =
         world_dir_or_records = load_world(Path(world_dir_or_records))
     for kind, records in (world_dir_or_records or {}).items():
         data.extend(kind, records)
-    import time
-
     bucket = LeakyBucket(bucket_size, restore_rate, bucket_clock or time.monotonic)
     emulator = ShopifyEmulator(data, access_token, bucket, polls_to_complete)
     app = Starlette(routes=[
