@@ -2,6 +2,7 @@
 description: >
   Every identifier seen on a raw row, one row each, before normalization. An alias's
   previousId counts as a user_id when that value was ever sent as a userId, else as an anonymous_id.
+  Rows after the build's as_of are left out (rows without a time are kept).
 columns:
   source: the source (warehouse schema) of the raw row
   source_table: the raw table
@@ -15,7 +16,8 @@ WITH rows_as_of AS (
     SELECT source, source_table, row_id, seen_at, anonymous_id, user_id, previous_id, email, phone,
            shopify_customer_id, stripe_customer_id, mailchimp_member_id, COALESCE(country, '') AS country_hint
     FROM cdp_staging.identifier_rows
-    WHERE seen_at <= (SELECT as_of FROM cdp_staging.build_context)
+    WHERE row_id IS NOT NULL
+      AND (seen_at IS NULL OR seen_at <= (SELECT as_of FROM cdp_staging.build_context))
 ),
 known_user_ids AS (
     SELECT DISTINCT user_id FROM rows_as_of WHERE user_id IS NOT NULL
