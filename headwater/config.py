@@ -22,6 +22,7 @@ from headwater.suppression import DEFAULT_SUPPRESSION_FILE
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from models.config import IdentityConfig  # the identity section is owned by models/
+from models.profiles.config import TraitsConfig  # the traits section is owned by models/profiles
 from models.conversions.config import ConversionsConfig  # owned by models/conversions
 from destinations.config import DestinationConfig, SyncConfig, check_sync_references  # owned by destinations/
 
@@ -129,7 +130,7 @@ class HeadwaterConfig(_Section):
     collect: CollectConfig = Field(default_factory=CollectConfig)
     sources: list[SourceConfig] = Field(default_factory=list)
     identity: IdentityConfig = Field(default_factory=IdentityConfig)
-    traits: Any = None
+    traits: TraitsConfig = Field(default_factory=TraitsConfig)
     audiences: Any = None
     conversions: ConversionsConfig = Field(default_factory=ConversionsConfig)
     destinations: list[DestinationConfig] = Field(default_factory=list)
