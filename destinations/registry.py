@@ -15,6 +15,8 @@ DESTINATION_TYPES: dict[str, str] = {
     "slack": "destinations.slack:Slack",
     "mixpanel_events": "destinations.mixpanel:MixpanelEvents",
     "mixpanel_profiles": "destinations.mixpanel:MixpanelProfiles",
+    "amplitude_events": "destinations.amplitude:AmplitudeEvents",
+    "amplitude_identify": "destinations.amplitude:AmplitudeIdentify",
 }
 
 
