@@ -57,8 +57,15 @@ def _replace(warehouse: Warehouse, table: str, ddl: str, rows: list[dict[str, An
         cursor.execute("CREATE SCHEMA IF NOT EXISTS cdp")
         cursor.execute(f"DROP TABLE IF EXISTS {table}")
         cursor.execute(f"CREATE TABLE {table} ({ddl})")
-        if rows:
-            marks = ", ".join(["?" if warehouse.is_duckdb else "%s"] * len(columns))
+        if rows and warehouse.is_duckdb:  # DuckDB's executemany is slow per row; a scan of Arrow is not
+            import pyarrow as pa
+
+            batch = pa.table({c: [row.get(c) for row in rows] for c in columns})
+            connection.register("incoming_rows", batch)
+            connection.execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(columns)} FROM incoming_rows")
+            connection.unregister("incoming_rows")
+        elif rows:
+            marks = ", ".join(["%s"] * len(columns))
             cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
                                [[row.get(c) for c in columns] for row in rows])
 

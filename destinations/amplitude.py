@@ -1,0 +1,179 @@
+"""Amplitude: conversions as events through HTTP V2, audiences as user properties via Identify.
+
+HTTP V2 (`POST /2/httpapi`, https://amplitude.com/docs/apis/analytics/http-v2) takes the
+`api_key` in the JSON body and at most 2,000 events a request; `insert_id` makes a retried
+event count once (Amplitude deduplicates it for 7 days). A 400 names the bad events in
+`events_with_invalid_fields` / `events_with_missing_fields` and ingests none of the
+request, so those rows fail and the rest are sent again; 413 means split; 429 throttles
+users or devices (`throttled_users`) and is retried. The Identify API (`POST /identify`,
+form-encoded `api_key` + `identification`) sets `$set` on entry and `$unset` on exit.
+Imports httpx, pydantic and destinations.base / event_fields.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from destinations.base import (Action, Batch, CredentialProblem, Destination, DestinationSettings, HttpRequest,
+                               Outcome, RunContext, SkipRow, retry_after)
+from destinations.event_fields import audience_property, epoch_ms, json_safe, present
+
+DEFAULT_BASE_URL = "https://api2.amplitude.com"   # EU residency: https://api.eu.amplitude.com
+MAX_EVENTS = 2000
+MAX_IDENTIFICATIONS = 1000
+
+
+class AmplitudeCredentials(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    api_key: SecretStr
+
+
+class AmplitudeEventSettings(DestinationSettings):
+    event_type: str = "Order Completed"
+    min_id_length: int = Field(5, ge=1, description="Amplitude drops user ids shorter than this (its default: 5)")
+
+
+class AmplitudeIdentifySettings(DestinationSettings):
+    audience_property: str = "headwater_audience_{audience}"
+
+
+def _error_body(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        return {"error": response.text[:300]}
+    return body if isinstance(body, dict) else {"error": str(body)[:300]}
+
+
+def _is_bad_key(response: httpx.Response) -> bool:
+    return response.status_code == 400 and "api key" in str(_error_body(response).get("error", "")).lower()
+
+
+class _Amplitude(Destination):
+    vendor = "amplitude"
+    consent_category = "analytics"
+    default_base_url = DEFAULT_BASE_URL
+    requests_per_second = 10.0
+    concurrency = 4
+    Credentials = AmplitudeCredentials
+
+    def api_key(self) -> str:
+        return self.credentials.api_key.get_secret_value()
+
+    def describe_error(self, response: httpx.Response) -> tuple[str, str]:
+        body = _error_body(response)
+        return str(body.get("code", response.status_code)), str(body.get("error", ""))[:300]
+
+    async def check_credentials(self, client: httpx.AsyncClient) -> str:
+        """An HTTP V2 request with no events: Amplitude checks the key, then refuses the empty list."""
+        response = await client.post(f"{self.base_url}/2/httpapi", json={"api_key": self.api_key(), "events": []})
+        if _is_bad_key(response):
+            raise CredentialProblem("Amplitude does not know this api_key; copy the project's API key "
+                                    "(Settings > Projects > General), not the secret key")
+        if response.status_code >= 500 or response.status_code == 429:
+            raise CredentialProblem(f"Amplitude answered {response.status_code}; try again later")
+        return "Amplitude accepted the api_key (a request with no events ingests nothing)"
+
+
+class AmplitudeEvents(_Amplitude):
+    """Conversions (or any event-shaped model) as Amplitude events."""
+
+    type_name = "amplitude_events"
+    batch_size = MAX_EVENTS
+    default_mapping = {"user_id": "profile_id", "insert_id": "conversion_id", "time": "occurred_at",
+                       "order_id": "order_id", "revenue": "value", "currency": "currency"}
+    required_fields = ("user_id", "insert_id", "time")
+    emulator = "destinations.emulators.amplitude:create_app"
+    Settings = AmplitudeEventSettings
+
+    def prepare(self, row: dict[str, Any], action: Action) -> dict[str, Any]:
+        millis = epoch_ms(row.get("time"))
+        if millis is None:
+            raise SkipRow("time: missing or not a timestamp; map a timestamp column to time")
+        user_id = str(row.get("user_id") or "")
+        if len(user_id) < self.settings.min_id_length:
+            raise SkipRow(f"user_id: {len(user_id)} characters, Amplitude needs at least "
+                          f"{self.settings.min_id_length} (settings.min_id_length)")
+        event: dict[str, Any] = {"user_id": user_id, "event_type": self.settings.event_type, "time": millis,
+                                 "insert_id": str(row.get("insert_id") or f"{user_id}-{millis}")}
+        if row.get("revenue") is not None:
+            event["revenue"] = json_safe(row["revenue"])
+        properties = present(row, "order_id", "currency")
+        if properties:
+            event["event_properties"] = properties
+        return event
+
+    def idempotency_key(self, item: dict[str, Any]) -> str | None:
+        return item["insert_id"]
+
+    def build_request(self, batch: Batch, context: RunContext) -> HttpRequest:
+        body: dict[str, Any] = {"api_key": self.api_key(), "events": batch.items}
+        if self.settings.min_id_length != 5:
+            body["options"] = {"min_id_length": self.settings.min_id_length}
+        return HttpRequest("POST", f"{self.base_url}/2/httpapi", {"Accept": "*/*"}, body)
+
+    def parse_response(self, response: httpx.Response, batch: Batch) -> Outcome:
+        status = response.status_code
+        if status == 400:
+            body = _error_body(response)
+            if _is_bad_key(response):
+                return Outcome("fatal", "invalid_api_key", "Amplitude does not know this api_key")
+            row_errors: dict[int, tuple[str, str]] = {}
+            for kind in ("events_with_invalid_fields", "events_with_missing_fields"):
+                for field_name, indexes in (body.get(kind) or {}).items():
+                    for index in indexes:
+                        if 0 <= int(index) < len(batch):
+                            word = "invalid" if "invalid" in kind else "missing"
+                            row_errors.setdefault(int(index), (f"{word}:{field_name}",
+                                                               f"{field_name} is {word} ({body.get('error', '')})"))
+            if row_errors:
+                return Outcome("rows", "400", str(body.get("error", "")), row_errors=row_errors)
+        if status == 413:
+            return Outcome("reject", "413", "payload too large")
+        if status == 429:
+            body = _error_body(response)
+            users = ", ".join(list((body.get("throttled_users") or {}))[:3])
+            return Outcome("retry", "429", f"throttled users: {users}" if users else str(body.get("error", "")),
+                           retry_after(response) or 15.0)   # Amplitude: pause throttled users 15 s
+        return super().parse_response(response, batch)
+
+
+class AmplitudeIdentify(_Amplitude):
+    """An audience as an Amplitude user property (`$set` on entry, `$unset` on exit)."""
+
+    type_name = "amplitude_identify"
+    batch_size = MAX_IDENTIFICATIONS
+    supports_remove = True
+    default_mapping = {"user_id": "profile_id", "email": "email", "first_name": "first_name",
+                       "last_name": "last_name", "city": "city", "country": "country", "audience": "audience"}
+    required_fields = ("user_id",)
+    emulator = "destinations.emulators.amplitude:create_app"
+    Settings = AmplitudeIdentifySettings
+
+    def prepare(self, row: dict[str, Any], action: Action) -> dict[str, Any]:
+        if not row.get("user_id"):
+            raise SkipRow("user_id: missing; map the profile id column to user_id")
+        flag = audience_property(self.settings.audience_property, row.get("audience"))
+        if action == "remove":
+            if flag is None:
+                raise SkipRow("audience: missing; a removal unsets the audience property, so map audience")
+            return {"user_id": str(row["user_id"]), "user_properties": {"$unset": {flag: "-"}}}
+        values = {f: json_safe(v.strip() if isinstance(v, str) else v) for f, v in row.items()
+                  if f not in ("user_id", "audience") and v not in (None, "")}
+        if flag:
+            values[flag] = True
+        return {"user_id": str(row["user_id"]), "user_properties": {"$set": values}}
+
+    def build_request(self, batch: Batch, context: RunContext) -> HttpRequest:
+        return HttpRequest("POST", f"{self.base_url}/identify", {}, {"api_key": self.api_key(),
+                                                                      "identification": batch.items}, encoding="form")
+
+    def parse_response(self, response: httpx.Response, batch: Batch) -> Outcome:
+        if _is_bad_key(response) or (response.status_code == 400 and "api_key" in response.text.lower()):
+            return Outcome("fatal", "invalid_api_key", "Amplitude does not know this api_key")
+        if response.status_code == 429:
+            return Outcome("retry", "429", "throttled", retry_after(response) or 15.0)
+        return super().parse_response(response, batch)
