@@ -61,15 +61,14 @@ browser AS (
 ),
 owners AS (
     SELECT order_id, profile_id
-    FROM (SELECT observed.order_id, identities.profile_id,
+    FROM (SELECT observed.order_id, row_owner.profile_id,
                  ROW_NUMBER() OVER (PARTITION BY observed.order_id
-                                    ORDER BY ids.priority, observed.precedence, ids.id_type, ids.id_value) AS strength
+                                    ORDER BY row_owner.priority, observed.precedence, observed.occurred_at,
+                                             observed.source, observed.row_id) AS strength
           FROM observed
-          JOIN cdp_staging.identifiers AS ids
-              ON ids.source = observed.source AND ids.source_table = observed.identity_table
-             AND ids.row_id = observed.row_id AND ids.rejected_reason IS NULL
-          JOIN cdp.profile_identities AS identities
-              ON identities.id_type = ids.id_type AND identities.id_value = ids.id_value) AS ranked
+          JOIN cdp_staging.row_profiles AS row_owner
+              ON row_owner.source = observed.source AND row_owner.source_table = observed.identity_table
+             AND row_owner.row_id = observed.row_id) AS ranked
     WHERE strength = 1
 ),
 order_emails AS (

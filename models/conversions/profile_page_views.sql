@@ -1,7 +1,7 @@
 /* ---
 description: >
   Page views up to the build's as_of with the profile that made them (through the page
-  call's strongest identifier in cdp.profile_identities). What click ids and attribution read.
+  call's row in cdp_staging.row_profiles). What click ids and attribution read.
 schema: cdp_staging
 columns:
   profile_id: the person who viewed the page
@@ -22,18 +22,10 @@ columns:
   fbclid: Meta click id
   ttclid: TikTok click id
 --- */
-WITH owners AS (
-    SELECT ids.source, ids.row_id, identities.profile_id,
-           ROW_NUMBER() OVER (PARTITION BY ids.source, ids.row_id
-                              ORDER BY ids.priority, ids.id_type, ids.id_value) AS strength
-    FROM cdp_staging.identifiers AS ids
-    JOIN cdp.profile_identities AS identities
-        ON identities.id_type = ids.id_type AND identities.id_value = ids.id_value
-    WHERE ids.source_table = 'pages' AND ids.rejected_reason IS NULL
-)
 SELECT owners.profile_id, views.source, views.row_id, views.viewed_at, views.url, views.referrer, views.ip,
        views.user_agent, views.fbp, views.utm_source, views.utm_medium, views.utm_campaign, views.gclid,
        views.gbraid, views.wbraid, views.fbclid, views.ttclid
 FROM cdp_staging.page_views AS views
-JOIN owners ON owners.source = views.source AND owners.row_id = views.row_id AND owners.strength = 1
+JOIN cdp_staging.row_profiles AS owners
+    ON owners.source = views.source AND owners.source_table = 'pages' AND owners.row_id = views.row_id
 WHERE views.viewed_at <= (SELECT as_of FROM cdp_staging.conversion_settings)
