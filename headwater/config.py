@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from models.config import IdentityConfig  # the identity section is owned by models/
 from models.profiles.config import TraitsConfig  # the traits section is owned by models/profiles
+from models.audiences.config import AudiencesConfig  # owned by models/audiences
 from models.conversions.config import ConversionsConfig  # owned by models/conversions
 from destinations.config import DestinationConfig, SyncConfig, check_sync_references  # owned by destinations/
 
@@ -131,7 +132,7 @@ class HeadwaterConfig(_Section):
     sources: list[SourceConfig] = Field(default_factory=list)
     identity: IdentityConfig = Field(default_factory=IdentityConfig)
     traits: TraitsConfig = Field(default_factory=TraitsConfig)
-    audiences: Any = None
+    audiences: AudiencesConfig = Field(default_factory=AudiencesConfig)
     conversions: ConversionsConfig = Field(default_factory=ConversionsConfig)
     destinations: list[DestinationConfig] = Field(default_factory=list)
     syncs: list[SyncConfig] = Field(default_factory=list)

@@ -24,6 +24,7 @@ import math
 import re
 from typing import Annotated, Any, Literal, Union
 
+from pydantic_core import PydanticUndefined
 from pydantic import (BaseModel, ConfigDict, Discriminator, Field, RootModel, Tag, ValidationError,
                       field_validator, model_validator)
 
@@ -225,7 +226,7 @@ class AudiencesConfig(RootModel[list[AudienceDefinition]]):
     @classmethod
     def _definitions(cls, raw: Any) -> Any:
         """Validate entry by entry so every error names its audience, not only its index."""
-        if raw is None:
+        if raw is None or raw is PydanticUndefined:
             return []
         if not isinstance(raw, list):
             raise ValueError("audiences must be a list of {name, where} entries")
