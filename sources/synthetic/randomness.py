@@ -34,7 +34,10 @@ def keyed_rng(seed: int, purpose: str, key: object) -> random.Random:
 
 
 def rng_uuid(rng: random.Random) -> str:
-    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+    """A version-4 UUID string from `rng` (same text as uuid.UUID(int=..., version=4), faster)."""
+    value = (rng.getrandbits(128) & ~(0xF000 << 64) | (0x4000 << 64)) & ~(0xC000 << 48) | (0x8000 << 48)
+    text = f"{value:032x}"
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 def rng_token(rng: random.Random, length: int, alphabet: str = _BASE62) -> str:

@@ -9,6 +9,7 @@ the Shopify and Stripe records describe, so both must come from one decision.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sources.synthetic.catalog import MEMBERSHIP, SHOP_CURRENCY, SHOP_PRODUCTS, WORKSHOPS, Product, Variant
@@ -95,7 +96,8 @@ class Emitted:
 @dataclass
 class Story:
     person: Person
-    messages: list[Emitted] = field(default_factory=list)
+    late_messages: list[Emitted] = field(default_factory=list)  # held back; sent after the rest
+    message_count: int = 0
     purchases: list[Purchase] = field(default_factory=list)
     abandoned: list[AbandonedCart] = field(default_factory=list)
     first_seen: float = 0.0
@@ -171,7 +173,7 @@ class StoryWriter:
         return context
 
     def _emit(self, story: Story, rng: random.Random, device: Device, t: float, body: dict,
-              user_id: str | None, page: dict | None = None) -> None:
+              user_id: str | None, page: dict | None = None, campaign: dict | None = None) -> None:
         person = story.person
         skew = self._skews.get(device.anonymous_id)
         if skew is None:
@@ -191,10 +193,21 @@ class StoryWriter:
         message["context"] = self._context(person, device, rng, page)
         message["integrations"] = {}
         duplicated = rng.random() < self.rates.duplicate_message
-        story.messages.append(Emitted(message, device.source, t, skew, late, duplicated))
+        if campaign is not None:
+            message["context"]["campaign"] = campaign
+        emitted = Emitted(message, device.source, t, skew, late, duplicated)
+        story.message_count += 1
+        if late:
+            story.late_messages.append(emitted)
+        else:
+            self._deliver(emitted)
 
     # --- the life ---------------------------------------------------------------------
-    def write(self, person: Person) -> Story:
+    def write(self, person: Person, deliver: Callable[[Emitted], None]) -> Story:
+        """Live `person`'s story: on-time messages go to `deliver` as they happen (nothing held
+        in memory); late ones are kept in `story.late_messages`, in time order, for the caller to
+        send after the rest, as an offline device would."""
+        self._deliver = deliver
         rng = keyed_rng(self.seed, "story", person.index)
         story = Story(person)
         self._skews: dict[str, float] = {}
@@ -245,7 +258,7 @@ class StoryWriter:
                 self._purchase(story, rng, device, clock, user_id, channel)
             elif person.buys and signed_up and rng.random() < 0.15:
                 self._abandon(story, rng, device, clock, user_id)
-        story.messages.sort(key=lambda e: (e.late, e.true_time))
+        story.late_messages.sort(key=lambda e: e.true_time)
         return story
 
     @staticmethod
@@ -282,10 +295,8 @@ class StoryWriter:
                 page, campaign = self._page_fields(rng, path, f"{product.title} | Headwater Live", referrer,
                                                    landing and view == 0)
                 body = {"type": "page", "name": product.title if path != "/" else "Home", "properties": dict(page)}
-                self._emit(story, rng, device, t, body, user_id, page)
+                self._emit(story, rng, device, t, body, user_id, page, campaign)
                 self._last_page[device.anonymous_id] = page
-                if campaign:
-                    story.messages[-1].message["context"]["campaign"] = campaign
             else:
                 name = rng.choice(_SCREENS)
                 self._emit(story, rng, device, t, {"type": "screen", "name": name,

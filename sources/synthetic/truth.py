@@ -27,10 +27,14 @@ class ObservedIdentifiers:
     def __init__(self, person: Person):
         self.person = person
         self.values: dict[tuple[str, str], None] = {}
+        self._seen_raw: set[tuple[str, str]] = set()  # every message repeats its ids: normalize once
 
     def add(self, id_type: str, raw: str | None) -> None:
         if raw is None or raw == "":
             return
+        if (id_type, raw) in self._seen_raw:
+            return
+        self._seen_raw.add((id_type, raw))
         value = normalize_identifier(id_type, raw, self.person.country)
         if value is not None:
             self.values[(id_type, value)] = None

@@ -102,10 +102,10 @@ def generate_world(out_dir: Path | str, people: int, seed: int, end: datetime | 
 
     for index in range(people):
         person = make_person(seed, index, people, rates)
-        story = stories.write(person)
         observed = ObservedIdentifiers(person)
-        duplicates = []
-        for emitted in story.messages:
+        duplicates: list = []
+
+        def deliver(emitted) -> None:
             message = emitted.message
             batches[emitted.source].add(message)
             events[emitted.source] += 1
@@ -120,6 +120,10 @@ def generate_world(out_dir: Path | str, people: int, seed: int, end: datetime | 
                 observed.add("phone", traits.get("phone"))
             if emitted.duplicated:
                 duplicates.append(emitted)
+
+        story = stories.write(person, deliver)
+        for emitted in story.late_messages:  # the offline device finally sends its queue
+            deliver(emitted)
         for emitted in duplicates:  # the SDK retried after a lost response: same messageId again
             batches[emitted.source].add(emitted.message)
         shopify.write_person(seed, story, sink, observed)
