@@ -17,6 +17,7 @@ DESTINATION_TYPES: dict[str, str] = {
     "mixpanel_profiles": "destinations.mixpanel:MixpanelProfiles",
     "amplitude_events": "destinations.amplitude:AmplitudeEvents",
     "amplitude_identify": "destinations.amplitude:AmplitudeIdentify",
+    "ga4_events": "destinations.ga4:GA4Events",
 }
 
 
