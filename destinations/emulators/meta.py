@@ -22,7 +22,7 @@ from starlette.routing import Route
 from destinations.emulators.kit import DestinationControl, json_error, read_body
 from destinations.normalize import is_sha256_hex
 
-HASHED_USER_FIELDS = ("em", "ph", "fn", "ln", "ct", "st", "zp", "country", "external_id")
+HASHED_USER_FIELDS = ("em", "ph", "fn", "ln", "ct", "st", "zp", "country")  # external_id: hashing optional
 AUDIENCE_KEYS = {"EMAIL", "PHONE", "FN", "LN", "CT", "ST", "ZIP", "COUNTRY", "EXTERN_ID", "DOBY", "GEN", "MADID"}
 MAX_EVENTS, MAX_USERS = 1000, 10_000
 SEVEN_DAYS = 7 * 24 * 3600
