@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sources.synthetic.catalog import CATALOG_CREATED, SHOP_CURRENCY, SHOP_PRODUCTS, Product
 from sources.synthetic.clock import DAY, iso_seconds
-from sources.synthetic.people import Person
+from sources.synthetic.people import COUNTRIES, Person
 from sources.synthetic.randomness import keyed_rng, rng_hex
 from sources.synthetic.story import SHOPIFY_CHECKOUT_ID_BASE, Line, Story
 from sources.synthetic.vendors import IdentifierSink, RecordSink
@@ -167,7 +167,5 @@ def write_person(seed: int, story: Story, sink: RecordSink, ids: IdentifierSink)
 
 
 def _city(person: Person) -> str:
-    from sources.synthetic.people import COUNTRIES
-
     cities = COUNTRIES[person.country][3]
     return cities[person.index % len(cities)]
