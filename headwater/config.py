@@ -124,6 +124,10 @@ class PrivacyConfig(_OpenSection):
     suppression_file: Path = Field(
         DEFAULT_SUPPRESSION_FILE,
         description="hashed identifiers whose events the collect endpoint drops (written by the privacy step)")
+    admin_token: SecretStr | None = Field(
+        None, description="bearer token for POST /v1/regulations (e.g. ${HEADWATER_ADMIN_TOKEN}); unset: route off")
+    encryption_key: SecretStr | None = Field(
+        None, description="Fernet key keeping identifiers for pending deletion steps (e.g. ${HEADWATER_PRIVACY_KEY})")
 
 
 class HeadwaterConfig(_Section):
