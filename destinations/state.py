@@ -113,6 +113,12 @@ class SqlSession:
         self.run(f"DROP TABLE IF EXISTS {target}")
         self.run(f"CREATE TABLE {target} AS {select_sql}")
 
+    def index_row_key(self, kind: str, sync_name: str) -> None:
+        """PostgreSQL joins on row_key need an index; DuckDB's hash joins do not."""
+        if self.dialect != "duckdb":
+            self.run(f"CREATE INDEX IF NOT EXISTS {quote(f'{kind}__{sync_name}__row_key')} "
+                     f"ON {table(kind, sync_name)} (row_key)")
+
 
 def ensure_log_tables(session: SqlSession) -> None:
     session.run(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
@@ -135,6 +141,7 @@ def build_plan(session: SqlSession, sync_name: str, mode: str, full: bool) -> Pl
     `full` plans as if nothing had been delivered: every current row, no removes.
     """
     snapshot, delivered, plan = (table(k, sync_name) for k in ("snapshot", "delivered", "plan"))
+    session.index_row_key("snapshot", sync_name)
     _ensure_delivered(session, sync_name)
     if full:
         upsert_sql = f"SELECT s.row_key, 'upsert' AS action FROM {snapshot} s"
@@ -149,6 +156,7 @@ def build_plan(session: SqlSession, sync_name: str, mode: str, full: bool) -> Pl
         parts.append(f"SELECT d.row_key, 'remove' AS action FROM {delivered} d LEFT JOIN {snapshot} s "
                      f"ON s.row_key = d.row_key WHERE s.row_key IS NULL")
     session.replace_table_as(plan, " UNION ALL ".join(parts))
+    session.index_row_key("plan", sync_name)
     counts = {r["action"]: r["n"] for r in session.run(f"SELECT action, COUNT(*) AS n FROM {plan} GROUP BY action")}
     source_rows = session.scalar(f"SELECT COUNT(*) AS n FROM {snapshot}")
     session.commit()
@@ -166,6 +174,7 @@ def _ensure_delivered(session: SqlSession, sync_name: str) -> None:
     session.run(f"DROP TABLE IF EXISTS {delivered}")
     session.run(f"CREATE TABLE {delivered} AS SELECT *, CURRENT_TIMESTAMP AS delivered_at "
                 f"FROM {table('snapshot', sync_name)} WHERE 1 = 0")
+    session.index_row_key("delivered", sync_name)
     session.commit()
 
 
