@@ -18,6 +18,7 @@ DESTINATION_TYPES: dict[str, str] = {
     "amplitude_events": "destinations.amplitude:AmplitudeEvents",
     "amplitude_identify": "destinations.amplitude:AmplitudeIdentify",
     "ga4_events": "destinations.ga4:GA4Events",
+    "mailchimp_audience": "destinations.mailchimp:MailchimpAudience",
 }
 
 
