@@ -182,6 +182,9 @@ class CollectApp:
         parts = path.split("/")
         if method == "POST" and len(parts) == 3 and parts[1] == "v1" and parts[2] in PATH_TYPES:
             return await self._track_api(PATH_TYPES[parts[2]], scope, headers, receive)
+        if method == "POST" and path == "/v1/regulations":
+            from sources.collect import regulations
+            return await regulations.handle(self, headers, receive)
         if method == "POST" and len(parts) == 4 and parts[1] == "webhooks":
             return await self._webhook(parts[2], parts[3], headers, receive)
         if method == "GET":
