@@ -23,11 +23,12 @@ from destinations.config import DestinationConfig, SyncConfig
 from destinations.delivery import Deliverer, PlanWriter, Timing, authorize
 from destinations.registry import destination_class
 from destinations.snapshot import SyncDefinitionError, build_snapshot, settings_digest
-from destinations.state import SqlSession, build_plan, commit_delivery, ensure_log_tables, planned_rows
+from destinations.state import CONSENTED, SqlSession, build_plan, commit_delivery, ensure_log_tables, planned_rows
 from headwater.config import ConfigError, HeadwaterConfig
 from headwater.warehouse import Warehouse
 
 STREAM_CHUNK = 50_000
+BOOKKEEPING = frozenset({"row_key", "fingerprint", "delivered_at", CONSENTED})
 
 
 class SyncError(Exception):
@@ -116,7 +117,7 @@ def run_sync(config: HeadwaterConfig, name: str, *, dry_run: bool = False, plan_
             build_snapshot(session, sync, mapping, consent, digest)
         except SyncDefinitionError as error:
             raise ConfigError(str(error)) from None
-        counts = build_plan(session, sync.name, sync.mode, full)
+        counts = build_plan(session, sync.name, sync.mode, full, destination.supports_remove)
         report.upserts, report.removes = counts.upserts, counts.removes
         report.rows_planned = counts.upserts + counts.removes
         source = f"audience {sync.source.audience}" if sync.source.audience else f"model {sync.source.model}"
@@ -204,7 +205,7 @@ class Batcher:
 
     def add(self, rows: list[dict]) -> list[Batch]:
         for row in rows:
-            fields = {k: v for k, v in row.items() if k not in ("row_key", "fingerprint", "delivered_at")}
+            fields = {k: v for k, v in row.items() if k not in BOOKKEEPING}
             try:
                 item = self.destination.prepare(fields, self.action)
             except SkipRow as reason:

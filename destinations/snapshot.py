@@ -13,7 +13,7 @@ import hashlib
 import json
 
 from destinations.config import SyncConfig
-from destinations.state import SCHEMA, SqlSession, literal, quote, table
+from destinations.state import CONSENTED, SCHEMA, SqlSession, literal, quote, table
 
 PROFILES = ("cdp", "profiles")
 AUDIENCE_MEMBERS = ("cdp", "audience_members")
@@ -75,15 +75,13 @@ def _audience_select(session, sync, mapping, consent, digest) -> str:
             f"cdp.audience_members; use one of: {', '.join(profile_columns)}")
 
     fields = _mapped(mapping, resolve)
-    where = [f"m.audience = {literal(sync.source.audience)}"]
+    consented = "TRUE"
     if consent != "none":
-        where.append(_consent_condition(profile_columns, "p", consent, sync.name, "cdp.profiles"))
-    key = "p.profile_id"
-    select_list = ", ".join([f"CAST({key} AS VARCHAR) AS row_key",
-                             f"{_fingerprint([e for _, e in fields], digest)} AS fingerprint"]
+        consented = _consent_condition(profile_columns, "p", consent, sync.name, "cdp.profiles")
+    select_list = ", ".join(_leading_columns("p.profile_id", consented, fields, digest)
                             + [f"{expr} AS {quote(field)}" for field, expr in fields])
     return (f"SELECT {select_list} FROM cdp.audience_members m JOIN cdp.profiles p "
-            f"ON p.profile_id = m.profile_id WHERE {' AND '.join(where)}")
+            f"ON p.profile_id = m.profile_id WHERE m.audience = {literal(sync.source.audience)}")
 
 
 def _model_select(session, sync, mapping, consent, digest) -> str:
@@ -103,23 +101,28 @@ def _model_select(session, sync, mapping, consent, digest) -> str:
         return f"t.{quote(column)}"
 
     fields = _mapped(mapping, resolve)
-    join, where = "", []
+    join, consented = "", "TRUE"
     if consent != "none":
         if f"consent_{consent}" in columns:
-            where.append(_consent_condition(columns, "t", consent, sync.name, f"{schema}.{name}"))
+            consented = _consent_condition(columns, "t", consent, sync.name, f"{schema}.{name}")
         elif "profile_id" in columns:
             profile_columns = _require_table(session, *PROFILES, f"sync {sync.name}: consent")
-            join = " JOIN cdp.profiles p ON p.profile_id = t.profile_id"
-            where.append(_consent_condition(profile_columns, "p", consent, sync.name, "cdp.profiles"))
+            join = " LEFT JOIN cdp.profiles p ON p.profile_id = t.profile_id"
+            consented = _consent_condition(profile_columns, "p", consent, sync.name, "cdp.profiles")
         else:
             raise SyncDefinitionError(
                 f"sync {sync.name}: consent: {schema}.{name} has neither consent_{consent} nor profile_id to "
                 f"check consent by; add profile_id to the model, or set consent: none if it holds no personal data")
-    select_list = ", ".join([f"CAST(t.{quote(key)} AS VARCHAR) AS row_key",
-                             f"{_fingerprint([e for _, e in fields], digest)} AS fingerprint"]
+    select_list = ", ".join(_leading_columns(f"t.{quote(key)}", consented, fields, digest)
                             + [f"{expr} AS {quote(field)}" for field, expr in fields])
-    sql = f"SELECT {select_list} FROM {quote(schema)}.{quote(name)} t{join}"
-    return sql + (f" WHERE {' AND '.join(where)}" if where else "")
+    return f"SELECT {select_list} FROM {quote(schema)}.{quote(name)} t{join}"
+
+
+def _leading_columns(key: str, consented: str, fields: list[tuple[str, str]], digest: str) -> list[str]:
+    """row_key, fingerprint and hw_consented: rows without consent stay in the snapshot (so the
+    plan can remove them from the vendor) but are never sent."""
+    return [f"CAST({key} AS VARCHAR) AS row_key", f"{_fingerprint([e for _, e in fields], digest)} AS fingerprint",
+            f"({consented}) AS {CONSENTED}"]
 
 
 def _consent_condition(columns: list[str], alias: str, consent: str, sync_name: str, where: str) -> str:

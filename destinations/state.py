@@ -22,6 +22,7 @@ from typing import Any
 from headwater.warehouse import Warehouse, fetch_dicts
 
 SCHEMA = "headwater_sync"
+CONSENTED = "hw_consented"  # snapshot column: may this row be sent?
 LOG_SCHEMA = "cdp"
 
 
@@ -135,30 +136,34 @@ class PlanCounts:
     source_rows: int
 
 
-def build_plan(session: SqlSession, sync_name: str, mode: str, full: bool) -> PlanCounts:
-    """Write plan__S from snapshot__S and delivered__S: adds, changes and (mirror) removes.
+def build_plan(session: SqlSession, sync_name: str, mode: str, full: bool, can_remove: bool = False) -> PlanCounts:
+    """Write plan__S from snapshot__S and delivered__S: adds, changes and removes.
 
-    `full` plans as if nothing had been delivered: every current row, no removes.
+    Only consented rows are upserted. Removes: in `mirror` mode every delivered row that
+    is gone or lost consent; in the other modes (when the vendor can remove) rows whose
+    consent was withdrawn. `full` plans as if nothing had been delivered: no removes.
     """
     snapshot, delivered, plan = (table(k, sync_name) for k in ("snapshot", "delivered", "plan"))
     session.index_row_key("snapshot", sync_name)
     _ensure_delivered(session, sync_name)
+    consented = f"s.{CONSENTED}"
     if full:
-        upsert_sql = f"SELECT s.row_key, 'upsert' AS action FROM {snapshot} s"
-    elif mode == "add_only":
-        upsert_sql = (f"SELECT s.row_key, 'upsert' AS action FROM {snapshot} s LEFT JOIN {delivered} d "
-                      f"ON d.row_key = s.row_key WHERE d.row_key IS NULL")
+        upsert_sql = f"SELECT s.row_key, 'upsert' AS action FROM {snapshot} s WHERE {consented}"
     else:
+        changed = "" if mode == "add_only" else " OR d.fingerprint <> s.fingerprint"
         upsert_sql = (f"SELECT s.row_key, 'upsert' AS action FROM {snapshot} s LEFT JOIN {delivered} d "
-                      f"ON d.row_key = s.row_key WHERE d.row_key IS NULL OR d.fingerprint <> s.fingerprint")
+                      f"ON d.row_key = s.row_key WHERE {consented} AND (d.row_key IS NULL{changed})")
     parts = [upsert_sql]
-    if mode == "mirror" and not full:
+    if not full and mode == "mirror":
         parts.append(f"SELECT d.row_key, 'remove' AS action FROM {delivered} d LEFT JOIN {snapshot} s "
-                     f"ON s.row_key = d.row_key WHERE s.row_key IS NULL")
+                     f"ON s.row_key = d.row_key WHERE s.row_key IS NULL OR NOT {consented}")
+    elif not full and can_remove:
+        parts.append(f"SELECT d.row_key, 'remove' AS action FROM {delivered} d JOIN {snapshot} s "
+                     f"ON s.row_key = d.row_key WHERE NOT {consented}")
     session.replace_table_as(plan, " UNION ALL ".join(parts))
     session.index_row_key("plan", sync_name)
     counts = {r["action"]: r["n"] for r in session.run(f"SELECT action, COUNT(*) AS n FROM {plan} GROUP BY action")}
-    source_rows = session.scalar(f"SELECT COUNT(*) AS n FROM {snapshot}")
+    source_rows = session.scalar(f"SELECT COUNT(*) AS n FROM {snapshot} WHERE {CONSENTED}")
     session.commit()
     return PlanCounts(int(counts.get("upsert", 0)), int(counts.get("remove", 0)), int(source_rows or 0))
 

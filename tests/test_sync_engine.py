@@ -196,3 +196,15 @@ def test_mapping_typo_is_a_precise_error(duckdb_warehouse, meta):
     config = audience_config(duckdb_warehouse, meta, mapping={"email": "emial"})
     with pytest.raises(ConfigError, match=r"mapping\.email: column 'emial' is in neither cdp\.profiles"):
         run(config)
+
+
+def test_withdrawn_consent_removes_the_person_even_in_upsert_mode(warehouse, meta):
+    create_cdp(warehouse, [profile(i) for i in range(4)], [("vip", f"p{i:05d}") for i in range(4)])
+    config = audience_config(warehouse, meta, mode="upsert")
+    run(config)
+    execute(warehouse, "UPDATE cdp.profiles SET consent_advertising = FALSE WHERE profile_id = 'p00002'")
+    report = run(config)
+    assert (report.upserts, report.removes) == (0, 1)
+    assert meta.control.members["6001"] == {email_hash(i) for i in (0, 1, 3)}
+    execute(warehouse, "UPDATE cdp.profiles SET consent_advertising = TRUE WHERE profile_id = 'p00002'")
+    assert run(config).upserts == 1  # granted again: sent again
