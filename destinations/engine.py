@@ -10,6 +10,7 @@ Imports headwater (kernel) and the destinations modules.
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -123,11 +124,12 @@ def run_sync(config: HeadwaterConfig, name: str, *, dry_run: bool = False, plan_
         source = f"audience {sync.source.audience}" if sync.source.audience else f"model {sync.source.model}"
         context = RunContext(sync.name, run_id, source, counts.source_rows,
                              {"upsert": counts.upserts, "remove": counts.removes}, sync.settings)
-        handle = open(plan_path, "w") if plan_path is not None else None
+        # a dry run never sends: without --plan its requests go to a null sink
+        handle = open(plan_path if plan_path is not None else os.devnull, "w") if dry_run else None
         try:
             failed, skipped = asyncio.run(_deliver_all(
                 session, sync, destination, context, report, entry, timing, transport, chunk,
-                PlanWriter(handle, destination) if dry_run and handle else None, dry_run))
+                PlanWriter(handle, destination) if dry_run else None, dry_run))
         finally:
             if handle:
                 handle.close()

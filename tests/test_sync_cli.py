@@ -122,3 +122,10 @@ def test_destination_test_says_ok_or_plainly_what_is_wrong(project, monkeypatch)
     bad = CliRunner().invoke(cli, ["destination", "test", "meta_vip", "--config", str(project)])
     assert bad.exit_code == 2 and bad.output.startswith("error: meta_vip: Meta answered 400 (190")
     assert "generate a new system-user token" in bad.output and "expired-token-value" not in bad.output
+
+
+def test_dry_run_without_a_plan_file_still_sends_nothing_and_remembers_nothing(project, emulators):
+    _, controls = emulators
+    result = invoke("sync", "vip_to_meta", "--dry-run", "--config", str(project))
+    assert "dry_run" in result.output and controls["meta"].requests == []
+    assert "planned 3" in invoke("sync", "vip_to_meta", "--config", str(project)).output
