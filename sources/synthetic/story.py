@@ -243,7 +243,7 @@ class StoryWriter:
                 user_id = self._sign_up(story, rng, device, clock, identified)
             elif signed_up and person.identifies and device.anonymous_id not in identified:
                 user_id = self._identify(story, rng, device, clock, identified, "Logged In")
-            if signed_up and person.placeholder and not placeholder_used and number > signup_at - 1:
+            if signed_up and person.placeholder and not placeholder_used:
                 placeholder_used = self._placeholder(story, rng, device, clock)
             if signed_up and person.b2b_org and device.platform == "web" and rng.random() < 0.5:
                 self._emit(story, rng, device, self._tick(rng, clock), {
@@ -266,7 +266,8 @@ class StoryWriter:
         clock[0] += rng.uniform(3.0, 90.0)
         return clock[0]
 
-    def _page_fields(self, rng: random.Random, path: str, title: str, referrer: str, landing: bool) -> tuple[dict, str | None]:
+    def _page_fields(self, rng: random.Random, path: str, title: str, referrer: str,
+                     landing: bool) -> tuple[dict, dict | None]:
         search = ""
         campaign = None
         if landing and rng.random() < 0.35:
