@@ -198,8 +198,25 @@ class Destination:
         """One source row (destination field -> value) as the vendor's item; raise SkipRow to skip."""
         raise NotImplementedError
 
-    def build_request(self, batch: Batch, context: RunContext) -> HttpRequest:
+    def build_request(self, batch: Batch, context: RunContext) -> HttpRequest | None:
+        """The batch's request; None when a lookup showed the vendor has nothing to change."""
         raise NotImplementedError
+
+    def action_batch_size(self, action: Action) -> int:
+        """The most items one request of this action may carry; `batch_size` unless the vendor's
+        endpoints differ (Klaviyo imports 10,000 profiles a job but looks up 100 a page)."""
+        return self.batch_size
+
+    def lookup_request(self, batch: Batch, context: RunContext) -> HttpRequest | None:
+        """A read the batch's request depends on, sent first with the same retries; None for most.
+
+        Why: a few vendors address members only by their own ids (Klaviyo removes list members by
+        profile id), so the ids are looked up by our identifiers just before the write.
+        """
+        return None
+
+    def apply_lookup(self, batch: Batch, response: httpx.Response) -> None:
+        """Fold the lookup's answer into `batch.items` before `build_request`."""
 
     def idempotency_key(self, item: dict[str, Any]) -> str | None:
         """The vendor's dedup key inside an item, stable across retries (event_id, order_id)."""

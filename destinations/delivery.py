@@ -147,7 +147,27 @@ class Deliverer:
             return
         if not len(batch):
             return
+        limit = self.destination.action_batch_size(batch.action)
+        if len(batch) > limit:
+            chunks = [Batch(batch.action, batch.keys[i:i + limit], batch.items[i:i + limit],
+                            batch.fingerprints[i:i + limit], batch.sequence, batch.last and i + limit >= len(batch))
+                      for i in range(0, len(batch), limit)]
+            await asyncio.gather(*(self._deliver_batch(chunk, top=top) for chunk in chunks))
+            return
+        lookup = self.destination.lookup_request(batch, self.context)
+        if lookup is not None and self.plan is not None:
+            self.plan.write(lookup)
+        elif lookup is not None:
+            found = await self._send_with_retries(lookup, batch, count_sent=False, lookup=True)
+            if found.kind != "ok":
+                if found.kind == "fatal":
+                    self.report.fatal = self.destination.redact(f"{found.code}: {found.message}")
+                self._fail(batch, found.code, found.message)
+                return
         request = self.destination.build_request(batch, self.context)
+        if request is None:  # the lookup showed nothing to change at the vendor
+            self.report.succeeded += len(batch)
+            return
         if self.plan is not None:
             self.plan.write(request)
             self.report.requests += 1
@@ -182,7 +202,8 @@ class Deliverer:
         self.report.failed[(batch.keys[index], batch.action)] = (
             self.destination.redact(str(code))[:100], self.destination.redact(str(message))[:1000])
 
-    async def _send_with_retries(self, request: HttpRequest, batch: Batch, count_sent: bool) -> Outcome:
+    async def _send_with_retries(self, request: HttpRequest, batch: Batch, count_sent: bool,
+                                 lookup: bool = False) -> Outcome:
         outcome = Outcome("retry", "not_sent", "no attempt made")
         for attempt in range(self.max_attempts):
             if attempt:
@@ -203,12 +224,20 @@ class Deliverer:
                     if count_sent:
                         self.report.sent += len(batch)
                         count_sent = False
-                    outcome = self.destination.parse_response(response, batch)
+                    outcome = (self._read_lookup(response, batch) if lookup
+                               else self.destination.parse_response(response, batch))
             if outcome.kind != "retry":
                 return outcome
             await self.timing.sleep(self._delay(outcome, attempt))
         return Outcome("retry", outcome.code or "retries_exhausted",
                        f"still failing after {self.max_attempts} attempts: {outcome.message}")
+
+    def _read_lookup(self, response: httpx.Response, batch: Batch) -> Outcome:
+        """A lookup is judged by status alone (the base rules); on success its answer feeds the batch."""
+        outcome = Destination.parse_response(self.destination, response, batch)
+        if outcome.kind == "ok":
+            self.destination.apply_lookup(batch, response)
+        return outcome
 
     def _delay(self, outcome: Outcome, attempt: int) -> float:
         if outcome.retry_after is not None:
