@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "build": "dagster_project.build:build",
     "explain": "models.commands:explain",
     "docs": "models.commands:docs",
+    "privacy": "pipelines.privacy.commands:privacy",
     "audience": "models.audience_commands:audience",
 }
 
