@@ -19,6 +19,8 @@ DESTINATION_TYPES: dict[str, str] = {
     "amplitude_identify": "destinations.amplitude:AmplitudeIdentify",
     "ga4_events": "destinations.ga4:GA4Events",
     "mailchimp_audience": "destinations.mailchimp:MailchimpAudience",
+    "klaviyo_list": "destinations.klaviyo:KlaviyoList",
+    "klaviyo_events": "destinations.klaviyo:KlaviyoEvents",
 }
 
 
