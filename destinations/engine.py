@@ -99,6 +99,9 @@ def effective_mapping(destination: Destination, sync: SyncConfig) -> dict[str, s
 def run_sync(config: HeadwaterConfig, name: str, *, dry_run: bool = False, plan_path: Path | None = None,
              full: bool = False, timing: Timing | None = None, transport: httpx.AsyncBaseTransport | None = None,
              chunk: int = STREAM_CHUNK) -> SyncRunReport:
+    """Run sync `name` once. `dry_run` sends nothing and advances no state (requests go to
+    `plan_path` as JSON lines); `full` plans every consented row as if never delivered.
+    `timing` and `transport` let tests and benchmarks replace the clock and the network."""
     sync = find_sync(config, name)
     entry = find_destination(config, sync.destination)
     destination = make_destination(entry, sync.settings)
