@@ -151,6 +151,7 @@ class Destination:
     requests_per_second: ClassVar[float] = 10.0
     concurrency: ClassVar[int] = 4
     supports_remove: ClassVar[bool] = False
+    supports_deletion: ClassVar[bool] = False        # has a delete-person API: implement deletion_request
     # destination field -> the source column it reads by default (a user's mapping overrides)
     default_mapping: ClassVar[dict[str, str]] = {}
     required_fields: ClassVar[tuple[str, ...]] = ()
@@ -217,6 +218,11 @@ class Destination:
 
     def apply_lookup(self, batch: Batch, response: httpx.Response) -> None:
         """Fold the lookup's answer into `batch.items` before `build_request`."""
+
+    def deletion_request(self, people: dict[str, list[str]], context: RunContext) -> HttpRequest:
+        """The vendor's data-deletion call for one person ({"user_ids": [...], "anonymous_ids": [...],
+        "emails": [...]}), when `supports_deletion`; see destinations.deletion."""
+        raise NotImplementedError
 
     def idempotency_key(self, item: dict[str, Any]) -> str | None:
         """The vendor's dedup key inside an item, stable across retries (event_id, order_id)."""
