@@ -37,6 +37,8 @@ from pipelines.schema_lock import schema_lock
 from pipelines.table_batches import SchemaBatch
 from pipelines.users_table import quote, refresh_users
 from sources.collect.spool import backlog, claim_files, scan
+from pipelines.privacy.spool_erase import filter_record, rewrite_archive, tombstones
+from pipelines.privacy.store import store_inbox
 
 INSERT_ONLY = {"disposition": "merge", "strategy": "insert-only"}
 MESSAGE_TABLES = frozenset(TYPE_TABLES.values())
@@ -72,6 +74,8 @@ class SourceLoad:
 class LoadReport:
     files: int = 0
     torn_bytes: int = 0
+    tombstoned: int = 0        # messages of deleted people dropped (privacy tombstones)
+    regulations: int = 0       # privacy requests handed to headwater.privacy_inbox
     sources: dict[str, SourceLoad] = field(default_factory=dict)
 
     def source(self, name: str) -> SourceLoad:
@@ -345,6 +349,9 @@ def load_files(config: HeadwaterConfig, claimed: list, report: LoadReport) -> No
     loaded_at = datetime.now(timezone.utc)
     known = {s.name for s in config.sources}
     records: dict[str, list[Any]] = {}
+    regulations: list[dict] = []
+    deleted_people = tombstones(config.collect.spool_dir)
+    tombstoned_before = report.tombstoned
     try:
         for claimed_file in claimed:
             result = scan(Path(claimed_file.path).read_bytes())
@@ -354,7 +361,15 @@ def load_files(config: HeadwaterConfig, claimed: list, report: LoadReport) -> No
                     record = orjson.loads(payload)
                 except orjson.JSONDecodeError:
                     record = {"source": None, "payload_text": payload.decode("utf-8", "replace")}
-                records.setdefault(schema_of(record, known), []).append(record)
+                if isinstance(record, dict) and record.get("kind") == "regulation":
+                    regulations.append(record)
+                    continue
+                record, dropped = filter_record(record, deleted_people)
+                report.tombstoned += dropped
+                if record is not None:
+                    records.setdefault(schema_of(record, known), []).append(record)
+        if regulations:
+            report.regulations += store_inbox(warehouse, regulations)
         for schema in sorted(records):
             with schema_lock(warehouse, schema):
                 batch = SourceBatch(schema, warehouse, loaded_at)
@@ -369,6 +384,8 @@ def load_files(config: HeadwaterConfig, claimed: list, report: LoadReport) -> No
         raise
     for claimed_file in claimed:
         claimed_file.done(archive=config.collect.archive)
+    if config.collect.archive and report.tombstoned > tombstoned_before:
+        rewrite_archive(config.collect.spool_dir, deleted_people)  # archives keep no deleted person either
     report.files += len(claimed)
 
 
