@@ -51,18 +51,22 @@ class KlaviyoState:
     profiles: dict[str, dict] = field(default_factory=dict)          # Klaviyo profile id -> attributes
     list_members: dict[str, set[str]] = field(default_factory=dict)  # list id -> profile ids
     jobs: int = 0
+    _index: dict[tuple[str, str], str] = field(default_factory=dict)   # (identifier, value) -> profile id
 
     def find(self, attributes: dict) -> str | None:
+        """Klaviyo matches a profile on external_id, then email, then phone number."""
         for key in ("external_id", "email", "phone_number"):
-            if attributes.get(key):
-                for pid, stored in self.profiles.items():
-                    if stored.get(key) == attributes[key]:
-                        return pid
+            pid = self._index.get((key, attributes.get(key)))
+            if attributes.get(key) and pid in self.profiles:
+                return pid
         return None
 
     def upsert(self, attributes: dict) -> str:
         pid = self.find(attributes) or "01" + uuid.uuid4().hex[:24].upper()
         self.profiles[pid] = {**self.profiles.get(pid, {}), **attributes}
+        for key in ("external_id", "email", "phone_number"):
+            if self.profiles[pid].get(key):
+                self._index[(key, self.profiles[pid][key])] = pid
         return pid
 
     def member_external_ids(self, list_id: str = LIST_ID) -> list[str]:
@@ -172,9 +176,10 @@ def create_app(state: KlaviyoState | None = None) -> Starlette:
             return errors_response(400, [error(400, "invalid", "Invalid input.", "filter values must be JSON strings",
                                                {"parameter": "filter"})])
         wanted = set(values if operator == "any" else [values])
-        hits = [{"type": "profile", "id": pid, "attributes": {field_name: attrs.get(field_name)}}
-                for pid, attrs in state.profiles.items()
-                if (pid if field_name == "id" else attrs.get(field_name)) in wanted]
+        ids = [v for v in wanted if v in state.profiles] if field_name == "id" else [
+            state._index.get((field_name, v)) for v in wanted]
+        hits = [{"type": "profile", "id": pid, "attributes": {field_name: state.profiles[pid].get(field_name)}}
+                for pid in sorted(p for p in ids if p in state.profiles)]
         return JSONResponse({"data": hits[:int(size)], "links": {"self": str(request.url), "next": None}},
                             media_type="application/vnd.api+json")
 
