@@ -39,11 +39,6 @@ def epoch_ms(value: Any) -> int | None:
     return int(moment.timestamp() * 1000) if moment else None
 
 
-def epoch_micros(value: Any) -> int | None:
-    moment = as_utc(value)
-    return int(moment.timestamp() * 1_000_000) if moment else None
-
-
 def iso_time(value: Any) -> str | None:
     """`2026-11-20T10:15:00+00:00`, the ISO 8601 form JSON:API vendors take."""
     moment = as_utc(value)

@@ -102,7 +102,7 @@ class GA4Events(Destination):
     """Conversions as GA4 `purchase` events (one client per request)."""
 
     type_name = "ga4_events"
-    vendor = "google"
+    vendor = "ga4"
     consent_category = "analytics"
     default_base_url = DEFAULT_BASE_URL
     batch_size = 1            # a Measurement Protocol request belongs to one client_id

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 
 import httpx
 import pytest
@@ -170,3 +171,17 @@ def test_an_audience_mirror_sets_then_unsets_the_profile_property(warehouse, mix
     flagged = sorted(pid for pid, p in state.profiles.items() if p.get("headwater_audience_champions"))
     assert flagged == ["prof-00001"]
     assert all(PROJECT_TOKEN not in str(v) for v in logged_text(warehouse).split())
+
+
+def test_a_conversion_id_too_long_for_insert_id_becomes_a_stable_digest_so_a_full_resync_counts_once(
+        duckdb_warehouse, mixpanel):
+    url, state = mixpanel
+    long_id = "shopify:order/gid://shopify/Order/1234567890123456789"
+    set_conversions(duckdb_warehouse, [conversion(1, conversion_id=long_id)])
+    cfg = events_config(duckdb_warehouse, url)
+    assert run(cfg, "orders_to_mixpanel").rows_succeeded == 1
+    assert run(cfg, "orders_to_mixpanel", full=True).rows_succeeded == 1
+
+    first, again = (body[0]["properties"]["$insert_id"] for body in state.control.bodies)
+    assert first == again == hashlib.md5(long_id.encode()).hexdigest()
+    assert (state.control.event_receipts, len(state.control.events)) == (2, 1)   # Mixpanel kept one
