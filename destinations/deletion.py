@@ -29,7 +29,7 @@ from destinations.base import Batch, Destination, HttpRequest, RunContext, SkipR
 from destinations.config import DestinationConfig, SyncConfig
 from destinations.delivery import Deliverer, Timing, authorize
 from destinations.registry import destination_class
-from destinations.state import SCHEMA, quote, table
+from destinations.state import SCHEMA, table
 
 SKIP_COLUMNS = ("row_key", "fingerprint", "delivered_at")
 
@@ -124,6 +124,3 @@ async def _send(destination: Destination, entry: DestinationConfig, target: dict
 def delivered_tables(run: Callable[[str, list], list[dict]]) -> set[str]:
     rows = run("SELECT table_name FROM information_schema.tables WHERE table_schema = %s", [SCHEMA])
     return {row["table_name"] for row in rows}
-
-
-__all__ = ["DeletionOutcome", "capture_targets", "delivered_tables", "send_deletion", "target_name", "quote"]

@@ -138,7 +138,3 @@ def text_of_every_table(warehouse: Warehouse) -> dict[str, str]:
         texts[f"{table['table_schema']}.{table['table_name']}"] = " ".join(
             str(value) for row in rows for value in row.values()).lower()
     return texts
-
-
-def digits(text: str) -> str:
-    return "".join(ch for ch in text if ch.isdigit() or ch.isalpha() or ch in "@._-")

@@ -29,7 +29,6 @@ from sources.collect import spool
 from sources.collect.messages import format_timestamp, utc_now
 
 MAX_BODY_BYTES = 64 * 1024
-REGULATION_TYPES = ("suppress", "unsuppress", "suppress_with_delete")
 IDENTIFIER_FIELDS = ("userId", "anonymousId", "email", "phone")
 
 
