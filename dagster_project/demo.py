@@ -32,6 +32,7 @@ class DemoRun:
     world_dir: Path
     config: HeadwaterConfig
     console: Console
+    emulators: "Emulators"
     summary: dict[str, str] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -48,16 +49,18 @@ def find_or_generate_world(console: Console) -> Path:
     return GENERATED_WORLD
 
 
-def demo_config(world_dir: Path, warehouse: str) -> HeadwaterConfig:
-    """The demo's configuration: the world's Tracking API sources, on the chosen warehouse."""
+def demo_config(world_dir: Path, warehouse: str, emulators: "Emulators") -> HeadwaterConfig:
+    """The demo's configuration: the world's Tracking API sources and the cloud sources
+    pointed at their emulators, on the chosen warehouse."""
     from sources.synthetic import read_manifest
 
     manifest = read_manifest(world_dir)
+    events_sources = [{"name": source, "type": "events", "write_key": key}
+                      for source, key in sorted(manifest.write_keys.items())]
     return parse_config({
         "warehouse": warehouse,
         "collect": {"spool_dir": "data/spool", "rotate_seconds": 3600},
-        "sources": [{"name": source, "type": "events", "write_key": key}
-                    for source, key in sorted(manifest.write_keys.items())],
+        "sources": events_sources + emulators.source_entries(),
     }, origin="the demo configuration")
 
 
@@ -88,9 +91,20 @@ def step_load(run: DemoRun) -> None:
         run.summary[f"  {source.source}"] = f"{source.loaded:,} new rows across {tables} tables"
 
 
+def step_sources(run: DemoRun) -> None:
+    """Pull Shopify, Stripe and Mailchimp incrementally from their emulators."""
+    from pipelines.cloud_sources import run_sources
+
+    with run.emulators:
+        reports = run_sources(run.config)
+    for report in reports:
+        run.summary[f"{report.source} records loaded"] = f"{report.rows:,} across {len(report.rows_by_table)} tables"
+
+
 STEPS: list[tuple[str, Callable[[DemoRun], None]]] = [
     ("collect", step_collect),
     ("load", step_load),
+    ("sources", step_sources),
 ]
 
 
@@ -112,8 +126,11 @@ def print_summary(run: DemoRun) -> None:
 def demo(warehouse: str) -> None:
     """Run the whole data path on the shipped sample world and print what happened."""
     console = Console()
+    from sources.emulators import Emulators
+
     world_dir = find_or_generate_world(console)
-    run = DemoRun(world_dir, demo_config(world_dir, warehouse), console)
+    emulators = Emulators(world_dir)
+    run = DemoRun(world_dir, demo_config(world_dir, warehouse, emulators), console, emulators)
     for name, step in STEPS:
         started = time.perf_counter()
         step(run)

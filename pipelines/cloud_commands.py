@@ -8,7 +8,6 @@ naming the source and the fix, found by unwrapping dlt's step failure to the cau
 
 from __future__ import annotations
 
-import importlib
 import time
 from pathlib import Path
 
@@ -21,13 +20,6 @@ from headwater.config import HeadwaterConfig
 from headwater.runtime import cli_config, config_option
 from pipelines.cloud_sources import SOURCE_FACTORIES, SourceRunReport, run_sources
 from sources.vendor_http import VendorError
-
-EMULATORS = (  # vendor, "module:create_app", port offset from --port
-    ("shopify", "sources.shopify.emulator:create_app", 0),
-    ("stripe", "sources.stripe.emulator:create_app", 1),
-    ("mailchimp", "sources.mailchimp.emulator:create_app", 2),
-)
-
 
 def user_facing_cause(error: BaseException) -> str | None:
     """The one-line message of a fixable failure somewhere in the exception chain, if any."""
@@ -106,40 +98,25 @@ def emulators(world: Path | None, port: int, host: str) -> None:
     """Serve the Shopify, Stripe and Mailchimp emulators until Ctrl-C (for demos and manual tests)."""
     import signal
 
-    from headwater.loopback import LoopbackServer
+    import yaml
+
+    from sources.emulators import EMULATORS, Emulators
 
     signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop cleanly on kill, like Ctrl-C
-    servers = []
+    ports = {spec.vendor: port + offset for offset, spec in enumerate(EMULATORS)}
+    running = Emulators(world, host=host, ports=ports)
     try:
-        for vendor, target, offset in EMULATORS:
-            module_name, attribute = target.split(":")
-            try:
-                create_app = getattr(importlib.import_module(module_name), attribute)
-            except (ImportError, AttributeError):
-                click.echo(f"{vendor}: emulator not available in this install, skipped", err=True)
-                continue
-            try:
-                server = LoopbackServer(create_app(world), host=host, port=port + offset).start()
-            except (OSError, RuntimeError, TimeoutError) as error:
-                raise UserError(f"cannot start the {vendor} emulator on {host}:{port + offset} ({error}); "
-                                f"pick other ports with --port") from None
-            servers.append(server)
-            click.echo(f"{vendor:<10} {server.url}{'/3.0' if vendor == 'mailchimp' else ''}  ({_credential(vendor)})")
+        running.start()
+    except (OSError, RuntimeError, TimeoutError) as error:
+        raise UserError(f"cannot start the emulators on {host}:{port}-{port + len(EMULATORS) - 1} ({error}); "
+                        f"pick other ports with --port") from None
+    try:
+        click.echo("emulators running; add these to the `sources` section of headwater.yml:\n")
+        click.echo(yaml.safe_dump(running.source_entries(), sort_keys=False))
         click.echo("serving; press Ctrl-C to stop")
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
         pass
     finally:
-        for server in servers:
-            server.stop()
-
-
-def _credential(vendor: str) -> str:
-    if vendor == "stripe":
-        from sources.stripe.emulator import DEFAULT_API_KEY
-        return f"api_key {DEFAULT_API_KEY}"
-    if vendor == "mailchimp":
-        from sources.mailchimp.emulator import DEFAULT_API_KEY
-        return f"api_key {DEFAULT_API_KEY}"
-    return "access_token shpat_emulator"
+        running.stop()
