@@ -29,6 +29,13 @@ def row(minutes: int, **identifiers: str) -> dict:
     return {"id": f"msg-{next(_ids)}", "timestamp": at(minutes), **identifiers}
 
 
+def _kind(value) -> str:
+    """The column type dlt would give this Python value."""
+    if isinstance(value, datetime):
+        return "TIMESTAMPTZ"
+    return "BIGINT" if isinstance(value, int) else "VARCHAR"
+
+
 def load_raw(warehouse: Warehouse, source: str, table: str, rows: list[dict]) -> None:
     """Create (or add to) a raw Segment table with the columns these rows use."""
     columns = list(dict.fromkeys(key for r in rows for key in r))
@@ -36,7 +43,7 @@ def load_raw(warehouse: Warehouse, source: str, table: str, rows: list[dict]) ->
         engine = Engine(connection, warehouse.dialect)
         engine.ensure_schema(source)
         target = f"{quote(source)}.{quote(table)}"
-        kinds = {c: ("TIMESTAMPTZ" if c in ("timestamp", "received_at") else "VARCHAR") for c in columns}
+        kinds = {c: _kind(next(r[c] for r in rows if r.get(c) is not None)) for c in columns}
         if not engine.table_exists(source, table):
             engine.create_table(target, kinds)
         for column in set(columns) - set(engine.columns(source).get(table, [])):  # new trait: new column

@@ -81,19 +81,19 @@ def test_shared_device_keeps_the_first_user_and_drops_the_second_link(warehouse)
     assert "user_id" in refused["detail"]
 
 
-def test_limit_breach_drops_the_lower_priority_edge_even_when_it_came_first(warehouse):
+def test_limit_breach_drops_the_weaker_edge_even_when_it_came_first(warehouse):
     load_raw(warehouse, "web", "identifies", [
-        row(3, anonymous_id="dev-1", email="kim@home.io"),   # weak (anonymous) edge, early
-        row(4, anonymous_id="dev-1", user_id="u-lee"),       # weak edge: would join u-lee to u-kim
+        row(3, anonymous_id="dev-1", email="kim@home.io"),   # weak (anonymous) edge, anchored on an email, first
+        row(4, anonymous_id="dev-1", user_id="u-lee"),       # weak edge anchored on a user id
         row(5, user_id="u-kim", email="kim@home.io"),        # strong (email) edge, latest
     ])
     build(warehouse)
-    kim = profile_of(warehouse, "user_id", "u-kim")
-    assert profile_of(warehouse, "email", "kim@home.io") == kim
-    assert profile_of(warehouse, "anonymous_id", "dev-1") == kim
-    assert profile_of(warehouse, "user_id", "u-lee") != kim
+    kim, lee = profile_of(warehouse, "user_id", "u-kim"), profile_of(warehouse, "user_id", "u-lee")
+    assert kim != lee
+    assert profile_of(warehouse, "email", "kim@home.io") == kim     # the strong edge won though it came last
+    assert profile_of(warehouse, "anonymous_id", "dev-1") == lee    # a user-anchored link outranks an email-anchored one
     (refused,) = [r for r in rejections(warehouse) if r["reason"] == "limit_exceeded"]
-    assert refused["seen_at"] == at(4)
+    assert (refused["seen_at"], refused["other_id_value"]) == (at(3), "kim@home.io")
 
 
 def test_max_component_size_stops_a_hub_from_swallowing_everyone(warehouse):

@@ -4,7 +4,8 @@ Why two passes: almost every component of a real identity graph is harmless (one
 a few devices), so components are first computed over every usable edge in the warehouse
 (models.identity.components). Only components that break a guard (more values of a type
 than its limit allows, or more identifiers than max_component_size) are resolved again,
-edge by edge, strongest edge type first and earliest first, exactly like the sequential
+edge by edge, strongest first (an edge is as strong as its weaker identifier; between equals,
+the one with the stronger other end), then earliest first, like the sequential
 union-find that Segment Unify and Hightouch describe: an edge that would make a profile
 break a guard is dropped and recorded. That second pass reads only the conflicted
 components' edges, a small share of the graph, into Python.
@@ -85,7 +86,7 @@ def write_identity_components(model: Model, context: BuildContext, engine: Engin
     """, temporary=True)
     engine.replace_table("_hw_edges", """
         SELECT edges.source, edges.source_table, edges.row_id, edges.seen_at, edges.anchor_type, edges.anchor_value,
-               edges.id_type, edges.id_value, edges.priority, anchor.node AS a, other.node AS b
+               edges.id_type, edges.id_value, edges.priority, edges.anchor_priority, anchor.node AS a, other.node AS b
         FROM cdp_staging.identity_edges AS edges
         JOIN _hw_nodes AS anchor ON anchor.id_type = edges.anchor_type AND anchor.id_value = edges.anchor_value
         JOIN _hw_nodes AS other ON other.id_type = edges.id_type AND other.id_value = edges.id_value
@@ -129,7 +130,7 @@ def _resolve_conflicts(engine: Engine, limits: dict[str, int | None], max_size: 
         SELECT edges.* FROM _hw_edges AS edges
         JOIN _hw_labels AS labels ON labels.node = edges.a
         JOIN _hw_conflicted AS conflicted ON conflicted.component = labels.component
-        ORDER BY edges.priority, edges.seen_at, edges.source, edges.source_table, edges.row_id,
+        ORDER BY edges.priority, edges.anchor_priority, edges.seen_at, edges.source, edges.source_table, edges.row_id,
                  edges.id_type, edges.id_value""")
     rejected = []
     for edge in edges:

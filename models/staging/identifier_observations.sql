@@ -13,7 +13,7 @@ columns:
   country_hint: the country the row gives ('' when none), the region of a local phone number
 --- */
 WITH rows_as_of AS (
-    SELECT source, source_table, row_id, seen_at, anonymous_id, user_id, previous_id, email, phone,
+    SELECT source, source_table, row_id, seen_at, anonymous_id, user_id, previous_id, email, phone, order_id,
            shopify_customer_id, stripe_customer_id, mailchimp_member_id, COALESCE(country, '') AS country_hint
     FROM cdp_staging.identifier_rows
     WHERE row_id IS NOT NULL
@@ -38,6 +38,9 @@ FROM rows_as_of WHERE email IS NOT NULL
 UNION ALL
 SELECT source, source_table, row_id, seen_at, 'phone' AS id_type, phone AS raw_value, country_hint
 FROM rows_as_of WHERE phone IS NOT NULL
+UNION ALL
+SELECT source, source_table, row_id, seen_at, 'order_id' AS id_type, order_id AS raw_value, country_hint
+FROM rows_as_of WHERE order_id IS NOT NULL
 UNION ALL
 SELECT source, source_table, row_id, seen_at, 'shopify_customer_id' AS id_type, shopify_customer_id AS raw_value,
        country_hint

@@ -16,6 +16,7 @@ columns:
   previous_id: an alias call's previousId, raw
   email: email from traits or context.traits, raw
   phone: phone from traits or context.traits, raw
+  order_id: the order a row is about (Order Completed order_id, Shopify order id, Stripe charge metadata.order_id, Checkout Session id)
   shopify_customer_id: Shopify's numeric customer id
   stripe_customer_id: Stripe's customer id (cus_...)
   mailchimp_member_id: Mailchimp's member id (MD5 of the lowercase email)

@@ -13,22 +13,24 @@ columns:
   id_type: type of the other identifier
   id_value: its normalized value (raw value when it was rejected)
   priority: the edge's rank, that of its weaker identifier; weaker edges are dropped first on a limit
+  anchor_priority: the rank of its stronger identifier; between edges of equal priority, the one with the stronger anchor is kept
   rejected_reason: empty when usable; why the identifier cannot match otherwise
   rejected_detail: the blocklist pattern that matched, for blocked_value
 --- */
 WITH ranked AS (
-    SELECT source, source_table, row_id, id_type, id_value,
+    SELECT source, source_table, row_id, id_type, id_value, priority,
            ROW_NUMBER() OVER (PARTITION BY source, source_table, row_id ORDER BY priority, id_value) AS strength
     FROM cdp_staging.identifiers
     WHERE rejected_reason IS NULL
 ),
 anchors AS (
-    SELECT source, source_table, row_id, id_type, id_value FROM ranked WHERE strength = 1
+    SELECT source, source_table, row_id, id_type, id_value, priority FROM ranked WHERE strength = 1
 )
 SELECT identifiers.source, identifiers.source_table, identifiers.row_id, identifiers.seen_at,
        anchors.id_type AS anchor_type, anchors.id_value AS anchor_value,
        identifiers.id_type, COALESCE(identifiers.id_value, identifiers.raw_value) AS id_value,
-       identifiers.priority, identifiers.rejected_reason, identifiers.rejected_detail
+       identifiers.priority, anchors.priority AS anchor_priority, identifiers.rejected_reason,
+       identifiers.rejected_detail
 FROM cdp_staging.identifiers AS identifiers
 LEFT JOIN anchors
     ON anchors.source = identifiers.source AND anchors.source_table = identifiers.source_table

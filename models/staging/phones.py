@@ -24,15 +24,29 @@ def region(country_hint: str | None, default_country: str) -> str:
     return hint if hint in phonenumbers.SUPPORTED_REGIONS else default_country
 
 
-def to_e164(raw: str, default_country: str) -> str | None:
-    """'(415) 555-0132' -> '+14155550132'; None when it is not a valid number."""
+def _valid_e164(text: str, region: str | None) -> str | None:
     try:
-        number = phonenumbers.parse(raw.strip(), default_country)
+        number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
         return None
     if not phonenumbers.is_valid_number(number):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def to_e164(raw: str, region_first: str, default_country: str | None = None) -> str | None:
+    """'(415) 555-0132' -> '+14155550132'; None when it is not a valid number.
+
+    Read in `region_first` (the row's country), then in the default country, then, for
+    '00…', as an international number (00 is the exit code of most of the world).
+    """
+    text = raw.strip()
+    for region in dict.fromkeys(r for r in (region_first, default_country) if r):
+        found = _valid_e164(text, region)
+        if found:
+            return found
+    digits = text.replace(" ", "").replace("-", "").replace(".", "")
+    return _valid_e164("+" + digits[2:], None) if digits.startswith("00") else None
 
 
 def write_phone_numbers(model: Model, context: BuildContext, engine: Engine) -> None:
@@ -47,4 +61,4 @@ def write_phone_numbers(model: Model, context: BuildContext, engine: Engine) -> 
         f"AND known.default_country = %s)", [country])
     engine.insert_rows(model.target, list(COLUMNS), [
         (row["raw_value"], row["country_hint"], country,
-         to_e164(row["raw_value"], region(row["country_hint"], country))) for row in new_values])
+         to_e164(row["raw_value"], region(row["country_hint"], country), country)) for row in new_values])

@@ -16,7 +16,7 @@ from models.adapter import Engine, literal, quote
 from models.build import BuildContext
 from models.catalog import Model
 
-IDENTIFIER_COLUMNS = ("anonymous_id", "user_id", "previous_id", "email", "phone", "shopify_customer_id",
+IDENTIFIER_COLUMNS = ("anonymous_id", "user_id", "previous_id", "email", "phone", "order_id", "shopify_customer_id",
                       "stripe_customer_id", "mailchimp_member_id")
 OUTPUT_COLUMNS = {"source": "VARCHAR", "source_table": "VARCHAR", "row_id": "VARCHAR", "seen_at": "TIMESTAMPTZ",
                   **{name: "VARCHAR" for name in IDENTIFIER_COLUMNS}, "country": "VARCHAR"}
@@ -39,14 +39,21 @@ _SEGMENT = RawTable(
              "country": ("country", "traits_country", "context_traits_country")},
 )
 
+# An order id is the strongest evidence joining a store's records: the `Order Completed` event
+# (who was logged in or browsing), the Shopify order (its customer, email, phone) and the Stripe
+# charge or Checkout Session that paid it all name the same order.
+_ORDER_EVENT = RawTable(row_id=_SEGMENT.row_id, seen_at=_SEGMENT.seen_at,
+                        columns={**_SEGMENT.columns, "order_id": ("order_id",)})
+
 # source type -> raw table -> its identifier layout (dlt flattens nested fields with `__`)
 RAW_MAPS: dict[str, dict[str, RawTable]] = {
-    "events": {table: _SEGMENT for table in ("identifies", "tracks", "pages", "screens", "groups", "aliases")},
+    "events": {**{table: _SEGMENT for table in ("identifies", "tracks", "pages", "screens", "groups", "aliases")},
+               "order_completed": _ORDER_EVENT},
     "shopify": {
         "customers": RawTable(("id",), ("created_at", "updated_at"), {
             "shopify_customer_id": ("id",), "email": ("email",), "phone": ("phone",), "country": ("country_code",)}),
         "orders": RawTable(("id",), ("created_at", "processed_at", "updated_at"), {
-            "shopify_customer_id": ("customer_id",), "email": ("email",), "phone": ("phone",)}),
+            "order_id": ("id",), "shopify_customer_id": ("customer_id",), "email": ("email",), "phone": ("phone",)}),
     },
     "stripe": {
         "customers": RawTable(("id",), ("created",), {
@@ -54,10 +61,11 @@ RAW_MAPS: dict[str, dict[str, RawTable]] = {
             "country": ("address__country",)}),
         "charges": RawTable(("id",), ("created",), {
             "stripe_customer_id": ("customer",), "email": ("billing_details__email", "receipt_email"),
-            "phone": ("billing_details__phone",), "country": ("billing_details__address__country",)}),
+            "phone": ("billing_details__phone",), "order_id": ("metadata__order_id",),
+            "country": ("billing_details__address__country",)}),
         "checkout_sessions": RawTable(("id",), ("created",), {
             "stripe_customer_id": ("customer",), "email": ("customer_details__email", "customer_email"),
-            "phone": ("customer_details__phone",), "anonymous_id": ("client_reference_id",)}),
+            "phone": ("customer_details__phone",), "anonymous_id": ("client_reference_id",), "order_id": ("id",)}),
     },
     "mailchimp": {
         "members": RawTable(("id",), ("timestamp_opt", "timestamp_signup", "last_changed"), {

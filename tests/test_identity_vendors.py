@@ -1,0 +1,60 @@
+"""Shopify, Stripe and Mailchimp rows join profiles; order ids outrank a shared household email."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from headwater.config import parse_config
+from tests.identity_world import at, build, load_raw, profile_of, profiles, row
+
+
+def all_sources():
+    return parse_config({"sources": [
+        {"name": "web", "type": "events", "write_key": "k"}, {"name": "shop", "type": "shopify"},
+        {"name": "pay", "type": "stripe"}, {"name": "news", "type": "mailchimp"}]})
+
+
+def unix(minutes: int) -> int:
+    return int(at(minutes).timestamp())
+
+
+def test_vendor_customers_join_the_person_by_email_and_phone(warehouse):
+    load_raw(warehouse, "web", "identifies", [row(1, user_id="u-1", email="Ann@Example.org")])
+    load_raw(warehouse, "shop", "customers", [{"id": "7400001", "email": "ann@example.org", "phone": "+1 415 555 0132",
+                                               "created_at": at(2)}])
+    load_raw(warehouse, "pay", "customers", [{"id": "cus_A", "email": " ANN@example.org", "created": unix(3)}])
+    load_raw(warehouse, "news", "members", [{"id": "5f1d...", "email_address": "ann@example.org",
+                                             "merge_fields__phone": "(415) 555-0132", "timestamp_opt": at(4)}])
+    build(warehouse, all_sources())
+    ann = profile_of(warehouse, "user_id", "u-1")
+    assert profiles(warehouse)[ann] == {
+        ("user_id", "u-1"), ("email", "ann@example.org"), ("phone", "+14155550132"),
+        ("shopify_customer_id", "7400001"), ("stripe_customer_id", "cus_A"), ("mailchimp_member_id", "5f1d...")}
+    first_seen = warehouse.query("SELECT first_seen_at FROM cdp.profile_identities WHERE id_value = 'cus_A'")
+    assert first_seen[0]["first_seen_at"] == datetime.fromtimestamp(unix(3), timezone.utc)  # Stripe's unix seconds
+
+
+def test_order_id_keeps_a_household_members_purchase_on_their_own_profile(warehouse):
+    """Mum and son share one email; the son's order (event + Shopify + Stripe) stays his."""
+    load_raw(warehouse, "web", "identifies", [row(1, user_id="u-mum", email="family@home.io"),
+                                              row(50, user_id="u-son", email="family@home.io")])
+    load_raw(warehouse, "web", "order_completed", [row(60, user_id="u-son", order_id="5900042")])
+    load_raw(warehouse, "shop", "orders", [{"id": "5900042", "customer_id": "7400042", "email": "family@home.io",
+                                            "created_at": at(60)}])
+    load_raw(warehouse, "shop", "customers", [{"id": "7400042", "email": "family@home.io", "created_at": at(59)}])
+    load_raw(warehouse, "pay", "charges", [{"id": "ch_1", "customer": "cus_S", "billing_details__email": "family@home.io",
+                                            "metadata__order_id": "5900042", "created": unix(60)}])
+    build(warehouse, all_sources())
+    son, mum = profile_of(warehouse, "user_id", "u-son"), profile_of(warehouse, "user_id", "u-mum")
+    assert son != mum
+    assert profile_of(warehouse, "email", "family@home.io") == mum  # first seen with mum
+    for id_type, value in (("order_id", "5900042"), ("shopify_customer_id", "7400042"), ("stripe_customer_id", "cus_S")):
+        assert profile_of(warehouse, id_type, value) == son, id_type
+
+
+def test_international_phone_with_00_prefix_is_read_as_international(warehouse):
+    load_raw(warehouse, "web", "identifies", [row(1, user_id="u-1", phone="0061 410 000 328"),
+                                              row(2, user_id="u-2", phone="0600 000 448", country="FR")])
+    build(warehouse)
+    assert profile_of(warehouse, "phone", "+61410000328") == profile_of(warehouse, "user_id", "u-1")
+    assert profile_of(warehouse, "phone", "+33600000448") == profile_of(warehouse, "user_id", "u-2")
