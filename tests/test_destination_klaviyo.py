@@ -211,3 +211,21 @@ def test_destination_test_reports_a_wrong_key_or_list_without_the_key(duckdb_war
 def test_a_public_key_is_refused_at_config_load_naming_the_field(duckdb_warehouse):
     with pytest.raises(ConfigError, match=r"credentials\.api_key: .*private API key \(pk_"):
         list_config(duckdb_warehouse, "http://127.0.0.1:1", api_key="AbCdEf")
+
+
+def test_many_leavers_are_removed_in_lookups_of_100_and_a_throttled_lookup_is_retried(duckdb_warehouse, klaviyo):
+    url, state = klaviyo
+    people = [person(n) for n in range(1, 261)]
+    set_profiles(duckdb_warehouse, people, {"vips": [p["profile_id"] for p in people]})
+    cfg = list_config(duckdb_warehouse, url)
+    run(cfg, "vips_to_klaviyo")
+
+    set_profiles(duckdb_warehouse, people, {"vips": ["prof-00001", "prof-00002", "prof-00003"]})
+    state.control.clear_log()
+    state.control.throttle(1, retry_after=2)          # the first lookup is throttled
+    report = run(cfg, "vips_to_klaviyo")
+    assert (report.removes, report.rows_succeeded, report.rows_failed, report.retries) == (257, 257, 0, 1)
+    lookups = [r for r in state.control.requests if r.path == "/api/profiles" and r.status == 200]
+    deletes = [r for r in state.control.requests if r.method == "DELETE"]
+    assert (len(lookups), len(deletes)) == (3, 3)     # 100 + 100 + 57
+    assert state.member_external_ids() == ["prof-00001", "prof-00002", "prof-00003"]
