@@ -55,6 +55,21 @@ class Warehouse:
             return parts._replace(netloc=netloc).geturl()
         return self.url
 
+    def dlt_working_dir(self) -> Path:
+        """dlt's local working folder for pipelines loading this warehouse.
+
+        dlt keeps pipeline state in the warehouse itself; the local folder only holds
+        packages in flight. One folder per warehouse keeps runs against different
+        warehouses (tests, a demo beside production) from sharing one pipeline folder.
+        """
+        if self.is_duckdb:
+            path = self.duckdb_path.resolve()
+            return path.parent / f".{path.name}.dlt"
+        import hashlib
+
+        digest = hashlib.sha256(self.postgres_dsn.encode()).hexdigest()[:16]
+        return Path("data") / ".dlt" / f"postgres-{digest}"
+
     def dlt_destination(self):
         import dlt
 

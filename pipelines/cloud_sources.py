@@ -41,6 +41,7 @@ def build_source(entry):
 def cloud_pipeline(entry, warehouse: Warehouse) -> dlt.Pipeline:
     return dlt.pipeline(
         pipeline_name=f"headwater_{entry.name}",
+        pipelines_dir=str(warehouse.dlt_working_dir()),
         destination=warehouse.dlt_destination(),
         dataset_name=entry.name,
     )
