@@ -130,6 +130,12 @@ class PrivacyConfig(_OpenSection):
         None, description="Fernet key keeping identifiers for pending deletion steps (e.g. ${HEADWATER_PRIVACY_KEY})")
 
 
+class SchedulesConfig(_Section):
+    """Dagster schedules, sensors and declarative automation: off for the demo, on in production."""
+
+    enabled: bool = Field(False, description="start schedules, sensors and automation switched on")
+
+
 class HeadwaterConfig(_Section):
     warehouse: str = DEFAULT_WAREHOUSE
     collect: CollectConfig = Field(default_factory=CollectConfig)
@@ -141,6 +147,7 @@ class HeadwaterConfig(_Section):
     destinations: list[DestinationConfig] = Field(default_factory=list)
     syncs: list[SyncConfig] = Field(default_factory=list)
     privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
+    schedules: SchedulesConfig = Field(default_factory=SchedulesConfig)
 
     @field_validator("warehouse")
     @classmethod
