@@ -10,6 +10,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from dagster_project.lib.policy import raw_keys, writer_pool
 from headwater.config import load_config
 from headwater.warehouse import Warehouse
 from models.build import BuildContext, run_model
@@ -35,14 +36,19 @@ def asset_key(table: str) -> dg.AssetKey:
     return dg.AssetKey(table.split("."))
 
 
-def model_asset(model: Model) -> dg.AssetsDefinition:
-    """The asset that materializes `model` and reports its row count."""
+def model_asset(model: Model, raw_inputs: tuple[dg.AssetKey, ...] = (), pool: str | None = None) -> dg.AssetsDefinition:
+    """The asset that materializes `model` and reports its row count.
+
+    A model reading no other model reads the raw tables (its runner scans every source
+    schema), so it depends on `raw_inputs`; `pool` serializes DuckDB writers."""
     columns = dg.TableSchema(columns=[dg.TableColumn(name, "", description=text)
                                       for name, text in model.columns.items()])
 
     @dg.asset(
         key=asset_key(model.key),
-        deps=[asset_key(dep) for dep in model.depends_on],
+        deps=[asset_key(dep) for dep in model.depends_on] or list(raw_inputs),
+        pool=pool,
+        automation_condition=dg.AutomationCondition.eager(),
         group_name=model.layer,
         description=model.description,
         kinds={"sql", "duckdb", "postgres"},
@@ -57,14 +63,14 @@ def model_asset(model: Model) -> dg.AssetsDefinition:
     return _materialize
 
 
-def model_assets() -> list[dg.AssetsDefinition]:
-    return [model_asset(model) for model in catalog()]
+def model_assets(raw_inputs: tuple[dg.AssetKey, ...] = (), pool: str | None = None) -> list[dg.AssetsDefinition]:
+    return [model_asset(model, raw_inputs, pool) for model in catalog()]
 
 
 @dg.definitions
 def defs() -> dg.Definitions:
     config = load_config()
     return dg.Definitions(
-        assets=model_assets(),
+        assets=model_assets(tuple(raw_keys(config)), writer_pool(config)),
         resources={"model_build": ModelBuild(warehouse_url=config.warehouse)},
     )
