@@ -1,0 +1,1 @@
+"""The cloud sources (Shopify, Stripe, Mailchimp) as dagster-dlt assets, pulled hourly."""
