@@ -47,6 +47,11 @@ class Slack(Destination):
         parts = urlsplit(self.credentials.webhook_url.get_secret_value())
         return self.base_url + parts.path
 
+    def secrets(self) -> list[str]:
+        """The whole URL and its path: the path alone is enough to post to the channel."""
+        path = urlsplit(self.credentials.webhook_url.get_secret_value()).path
+        return super().secrets() + ([path] if len(path) > len("/services/") else [])
+
     def prepare(self, row: dict[str, Any], action: str) -> dict[str, Any]:
         return {"value": row.get("value"), "currency": row.get("currency")}
 

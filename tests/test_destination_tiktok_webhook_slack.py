@@ -126,3 +126,46 @@ def test_slack_gets_one_summary_per_change_not_one_message_per_row(duckdb_wareho
          "mapping": {"value": "value", "currency": "currency"}})
     run_sync(conversions, "sales_slack", timing=VirtualTime())
     assert slack.control.bodies[-1]["text"] == "model cdp.conversions: 3 new or changed rows worth 33.00 USD (sync sales_slack)"
+
+
+def test_credential_checks_for_tiktok_webhook_and_slack_say_what_is_wrong(serve):
+    import asyncio
+
+    import httpx
+
+    from destinations.base import CredentialProblem
+    from destinations.config import DestinationConfig
+    from destinations.delivery import PlanWriter
+    from destinations.engine import make_destination
+
+    tiktok, hook, slack = serve(tiktok_emulator), serve(webhook_emulator), serve(slack_emulator)
+
+    def check(**entry):
+        async def go():
+            async with httpx.AsyncClient() as client:
+                return await make_destination(DestinationConfig(name="d", **entry)).check_credentials(client)
+        return asyncio.run(go())
+
+    tiktok_entry = {"type": "tiktok_audience", "base_url": tiktok.url,
+                    "settings": {"advertiser_id": "7001", "audience_id": "a"}}
+    assert "advertiser 7001" in check(**tiktok_entry, credentials={"access_token": "tiktok-test-token"})
+    with pytest.raises(CredentialProblem, match="40001"):
+        check(**tiktok_entry, credentials={"access_token": "stale"})
+
+    hook_entry = {"type": "webhook", "base_url": hook.url}
+    assert "signed ping" in check(**hook_entry, credentials={"signing_secret": "webhook-secret"})
+    with pytest.raises(CredentialProblem, match="answered 401"):
+        check(**hook_entry, credentials={"signing_secret": "other"})
+
+    secret_url = "https://hooks.slack.com/services/T000/B000/NOT-THE-HOOK"
+    with pytest.raises(CredentialProblem, match="revoked or wrong"):
+        check(type="slack", base_url=slack.url, credentials={"webhook_url": secret_url})
+    slack_destination = make_destination(DestinationConfig(name="d", type="slack", base_url=slack.url,
+                                                           credentials={"webhook_url": secret_url}))
+    assert "NOT-THE-HOOK" not in slack_destination.redact(f"posting to {slack_destination.url()} failed")
+    import io
+    sink = io.StringIO()
+    from destinations.base import Batch, RunContext
+    PlanWriter(sink, slack_destination).write(slack_destination.build_request(
+        Batch("upsert", ["k"], [{"value": None, "currency": None}], ["f"]), RunContext("s", "r", "audience vip", 1)))
+    assert "NOT-THE-HOOK" not in sink.getvalue() and "***" in sink.getvalue()
