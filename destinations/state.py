@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from headwater.warehouse import Warehouse, fetch_dicts
+from headwater.warehouse import fetch_dicts
 
 SCHEMA = "headwater_sync"
 CONSENTED = "hw_consented"  # snapshot column: may this row be sent?
@@ -206,12 +206,3 @@ def commit_delivery(session: SqlSession, sync_name: str, failed: list[tuple[str,
                 f"SELECT {', '.join('s.' + quote(c) for c in columns)}, CURRENT_TIMESTAMP FROM {snapshot} s "
                 f"JOIN ({succeeded}) ok ON ok.row_key = s.row_key AND ok.action = 'upsert'")
     session.commit()
-
-
-def forget_sync(session: SqlSession, sync_name: str) -> None:
-    session.run(f"DROP TABLE IF EXISTS {table('delivered', sync_name)}")
-    session.commit()
-
-
-def open_session(warehouse: Warehouse):
-    return warehouse.connect()
