@@ -224,6 +224,19 @@ class Destination:
         "emails": [...]}), when `supports_deletion`; see destinations.deletion."""
         raise NotImplementedError
 
+    def deletion_subjects(self, people: dict[str, list[str]]) -> list[dict[str, list[str]]]:
+        """The person split into one item per deletion call; each becomes one `deletion_request`.
+
+        Why: some vendors delete by exactly one identifier a call (Klaviyo, Mailchimp), others
+        take a list (Mixpanel, Amplitude). An empty list means the vendor holds nothing we could
+        name. Raise CredentialProblem when a credential the deletion needs is not configured.
+        """
+        return [people]
+
+    def parse_deletion_response(self, response: httpx.Response, batch: Batch) -> Outcome:
+        """How the vendor answered a deletion call; override when "not found" means "already gone"."""
+        return self.parse_response(response, batch)
+
     def idempotency_key(self, item: dict[str, Any]) -> str | None:
         """The vendor's dedup key inside an item, stable across retries (event_id, order_id)."""
         return None
