@@ -41,6 +41,29 @@ def world_config(folder: Path, manifest, urls: dict[str, str], port: int):
     })
 
 
+def linkable_oracle(warehouse: Warehouse, world: Path) -> list[tuple[str, str, str]]:
+    """The truth's people, except that an identifier no raw row links to any other is on its own.
+
+    Browse-only visitors (pages and product views under one anonymous id, never identified)
+    cannot be joined to anyone by deterministic matching; this is the best a resolver can do.
+    """
+    import gzip
+    import json
+
+    linked = {(r["id_type"], r["id_value"]) for r in warehouse.query(
+        "SELECT id_type, id_value FROM cdp_staging.identity_edges WHERE anchor_type IS NOT NULL "
+        "UNION SELECT anchor_type, anchor_value FROM cdp_staging.identity_edges WHERE anchor_type IS NOT NULL")}
+    rows = []
+    for line in gzip.open(world / "truth" / "identifiers.jsonl.gz"):
+        truth = json.loads(line)
+        if truth["ambiguous"]:
+            continue
+        key = (truth["id_type"], truth["id_value"])
+        owner = truth["person_id"] if key in linked else f"alone:{key}"
+        rows.append((owner, *key))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=2000)
@@ -93,6 +116,9 @@ def main() -> None:
           f"(pairs {score.correct_pairs}/{score.predicted_pairs} predicted, {score.true_pairs} true; "
           f"identifiers scored {score.identifiers_scored}, missing {score.identifiers_missing}; "
           f"over-merged people {score.over_merged_people}, split people {score.split_people})")
+    ceiling = score_identity(linkable_oracle(warehouse, world), world)
+    print(f"ceiling for deterministic matching (truth, but identifiers never seen with another are alone): "
+          f"recall {ceiling.recall:.4f}")
     for offender in score.worst_over_merged[:5]:
         print("  over-merged:", offender)
     for offender in score.worst_split[:5]:

@@ -19,6 +19,11 @@ WITH typed AS (
     FROM cdp_staging.identifier_observations AS observations
     JOIN cdp_staging.identity_id_types AS id_types ON id_types.id_type = observations.id_type
 ),
+phones AS (  -- parsed with today's default country; equality joins only, so the engine can hash them
+    SELECT numbers.raw_value, numbers.country_hint, numbers.e164
+    FROM cdp_staging.phone_numbers AS numbers
+    JOIN cdp_staging.build_context AS build ON build.default_country = numbers.default_country
+),
 normalized AS (
     SELECT typed.source, typed.source_table, typed.row_id, typed.seen_at, typed.id_type, typed.priority,
            typed.raw_value, typed.normalize,
@@ -30,22 +35,7 @@ normalized AS (
                ELSE typed.raw_value
            END AS id_value
     FROM typed
-    LEFT JOIN cdp_staging.phone_numbers AS phones
-        ON typed.normalize = 'phone' AND phones.raw_value = typed.raw_value
-       AND phones.country_hint = typed.country_hint
-       AND phones.default_country = (SELECT default_country FROM cdp_staging.build_context)
-),
-distinct_values AS (
-    SELECT DISTINCT id_type, raw_value, id_value FROM normalized
-),
-blocked AS (
-    SELECT distinct_values.id_type, distinct_values.raw_value, MIN(blocklist.pattern) AS pattern
-    FROM distinct_values
-    JOIN cdp_staging.identity_blocklist AS blocklist
-        ON (blocklist.id_type = '*' OR blocklist.id_type = distinct_values.id_type)
-       AND (REGEXP_MATCHES(LOWER(TRIM(distinct_values.raw_value)), blocklist.pattern)
-            OR (distinct_values.id_value IS NOT NULL AND REGEXP_MATCHES(distinct_values.id_value, blocklist.pattern)))
-    GROUP BY distinct_values.id_type, distinct_values.raw_value
+    LEFT JOIN phones ON phones.raw_value = typed.raw_value AND phones.country_hint = typed.country_hint
 )
 SELECT normalized.source, normalized.source_table, normalized.row_id, normalized.seen_at, normalized.id_type,
        normalized.priority, normalized.raw_value, normalized.id_value,
@@ -55,4 +45,4 @@ SELECT normalized.source, normalized.source_table, normalized.row_id, normalized
        END AS rejected_reason,
        blocked.pattern AS rejected_detail
 FROM normalized
-LEFT JOIN blocked ON blocked.id_type = normalized.id_type AND blocked.raw_value = normalized.raw_value
+LEFT JOIN cdp_staging.blocked_values AS blocked ON blocked.id_type = normalized.id_type AND blocked.raw_value = normalized.raw_value
