@@ -233,6 +233,11 @@ class Destination:
         """
         return [people]
 
+    def deletion_auth_headers(self) -> dict[str, str]:
+        """Auth for deletion calls; vendors whose privacy API takes another credential override it
+        (Mixpanel's GDPR OAuth token, Amplitude's api_key:secret_key)."""
+        return self.auth_headers()
+
     def parse_deletion_response(self, response: httpx.Response, batch: Batch) -> Outcome:
         """How the vendor answered a deletion call; override when "not found" means "already gone"."""
         return self.parse_response(response, batch)
