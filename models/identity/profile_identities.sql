@@ -13,13 +13,18 @@ columns:
 --- */
 WITH assigned AS (
     SELECT DISTINCT component, profile_id FROM cdp_staging.profile_assignments
+),
+per_source AS (  -- one row per identifier and source first: a plain ordered STRING_AGG is then cheap
+    SELECT assigned.profile_id, identifiers.id_type, identifiers.id_value, identifiers.source,
+           MIN(identifiers.seen_at) AS first_seen_at, MAX(identifiers.seen_at) AS last_seen_at
+    FROM cdp_staging.identity_components AS components
+    JOIN assigned ON assigned.component = components.component
+    JOIN cdp_staging.identifiers AS identifiers
+        ON identifiers.id_type = components.id_type AND identifiers.id_value = components.id_value
+       AND identifiers.rejected_reason IS NULL
+    GROUP BY assigned.profile_id, identifiers.id_type, identifiers.id_value, identifiers.source
 )
-SELECT assigned.profile_id, identifiers.id_type, identifiers.id_value,
-       MIN(identifiers.seen_at) AS first_seen_at, MAX(identifiers.seen_at) AS last_seen_at,
-       STRING_AGG(DISTINCT identifiers.source, ',' ORDER BY identifiers.source) AS sources
-FROM cdp_staging.identity_components AS components
-JOIN assigned ON assigned.component = components.component
-JOIN cdp_staging.identifiers AS identifiers
-    ON identifiers.id_type = components.id_type AND identifiers.id_value = components.id_value
-   AND identifiers.rejected_reason IS NULL
-GROUP BY assigned.profile_id, identifiers.id_type, identifiers.id_value
+SELECT profile_id, id_type, id_value, MIN(first_seen_at) AS first_seen_at, MAX(last_seen_at) AS last_seen_at,
+       STRING_AGG(source, ',' ORDER BY source) AS sources
+FROM per_source
+GROUP BY profile_id, id_type, id_value
