@@ -233,6 +233,11 @@ class Destination:
         """
         return [people]
 
+    def deletion_lookup_request(self, batch: Batch, context: RunContext) -> HttpRequest | None:
+        """A read sent before each deletion call, with the same retries; its failure fails the call.
+        Mailchimp checks the list exists, so a 404 from the delete can safely mean "no such member"."""
+        return None
+
     def deletion_auth_headers(self) -> dict[str, str]:
         """Auth for deletion calls; vendors whose privacy API takes another credential override it
         (Mixpanel's GDPR OAuth token, Amplitude's api_key:secret_key)."""
