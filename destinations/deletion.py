@@ -7,8 +7,9 @@ kinds of step, both declared by the destination class, never guessed:
 - `supports_remove` destinations (Meta Custom Audiences, Google Customer Match, TikTok
   audiences, ...): the row the sync last delivered for the person (headwater_sync.delivered__S)
   is sent again as a `remove` batch, so the vendor drops exactly what it was given;
-- `supports_deletion` destinations: the vendor's own data-deletion call, built by the
-  class's `deletion_request(people, context)` from the person's user ids and emails.
+- `supports_deletion` destinations: the vendor's own data-deletion calls: the class splits
+  the person into subjects (`deletion_subjects`: one per email for Klaviyo and Mailchimp, one
+  list of ids for Mixpanel and Amplitude) and builds one `deletion_request` per subject.
 
 `capture_targets` runs before the warehouse is erased (it reads sync state); the targets are
 plain JSON so the privacy step can keep them encrypted until every step succeeded.
@@ -25,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from destinations.base import Batch, Destination, HttpRequest, RunContext, SkipRow
+from destinations.base import Batch, CredentialProblem, Destination, HttpRequest, RunContext, SkipRow
 from destinations.config import DestinationConfig, SyncConfig
 from destinations.delivery import Deliverer, Timing, authorize
 from destinations.registry import destination_class
@@ -70,7 +71,12 @@ def target_name(target: dict[str, Any]) -> str:
 
 
 class _DeletionCalls:
-    """The destination, with `build_request` answering the vendor's deletion call instead of a sync batch."""
+    """The destination, answering the vendor's deletion calls instead of sync batches.
+
+    One subject a request (the Deliverer would otherwise pack many into one batch), the
+    deletion's own lookup (a sync's list-removal lookup is not a deletion's), and the vendor's
+    own reading of a deletion answer (Mailchimp's 404 means "already gone").
+    """
 
     def __init__(self, destination: Destination):
         self._destination = destination
@@ -78,8 +84,23 @@ class _DeletionCalls:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._destination, name)
 
+    def action_batch_size(self, action: str) -> int:
+        return 1
+
+    def lookup_request(self, batch: Batch, context: RunContext) -> HttpRequest | None:
+        return self._destination.deletion_lookup_request(batch, context)
+
+    def apply_lookup(self, batch: Batch, response: httpx.Response) -> None:
+        """A deletion's lookup only has to succeed."""
+
+    def auth_headers(self) -> dict[str, str]:
+        return self._destination.deletion_auth_headers()
+
     def build_request(self, batch: Batch, context: RunContext) -> HttpRequest:
         return self._destination.deletion_request(batch.items[0], context)
+
+    def parse_response(self, response: httpx.Response, batch: Batch):
+        return self._destination.parse_deletion_response(response, batch)
 
 
 def send_deletion(entry: DestinationConfig, syncs: list[SyncConfig], target: dict[str, Any], *,
@@ -103,7 +124,13 @@ async def _send(destination: Destination, entry: DestinationConfig, target: dict
                 return DeletionOutcome("skipped", 0, f"nothing to match on: {reason}")
         sender: Any = destination
     else:
-        keys, items, sender = ["person"], [target["people"]], _DeletionCalls(destination)
+        try:
+            items = destination.deletion_subjects(target["people"])
+        except CredentialProblem as problem:
+            return DeletionOutcome("failed", 0, destination.redact(str(problem)))
+        if not items:
+            return DeletionOutcome("skipped", 0, "no identifier this vendor deletes by")
+        keys, sender = [f"subject-{i + 1}" for i in range(len(items))], _DeletionCalls(destination)
     batch = Batch("remove", keys, items, [""] * len(keys), 1, last=True)
     context = RunContext(f"privacy:{target_name(target)}", run_id, planned={"remove": len(keys)})
     async with httpx.AsyncClient(timeout=httpx.Timeout(60.0)) as client:

@@ -141,7 +141,8 @@ def _capture(session: Session, config: HeadwaterConfig, person: Person) -> list[
     from destinations.deletion import capture_targets, delivered_tables
 
     people = {"user_ids": person.values_of("user_id"), "anonymous_ids": person.values_of("anonymous_id"),
-              "emails": person.values_of("email"), "phones": person.values_of("phone")}
+              "emails": person.values_of("email"), "phones": person.values_of("phone"),
+              "profile_ids": sorted(person.profile_ids)}   # what syncs sent as distinct_id / user_id
     targets = capture_targets(config.destinations, config.syncs, person.profile_ids, people, session.run,
                               delivered_tables(session.run))
     if targets and config.privacy.encryption_key is None:
