@@ -13,6 +13,9 @@ carries `Authorization: Klaviyo-API-Key <private key>` and a dated `revision` he
   person Klaviyo no longer has needs no removal.
 - Events: `POST /api/events`, one event a request, `unique_id` = the conversion id so a
   retried event is recorded once.
+- Deletion (privacy requests): `POST /api/data-privacy-deletion-jobs`, one job per email or
+  E.164 phone number of the person (Klaviyo takes exactly one identifier a job and deletes
+  every profile matching it); 202 when queued. The key needs the data-privacy:write scope.
 Errors are `{"errors": [{"id", "status", "code", "title", "detail", "source"}]}`.
 Imports httpx, pydantic and destinations.base / normalize / event_fields.
 """
@@ -86,7 +89,20 @@ class _Klaviyo(Destination):
     consent_category = "email"
     default_base_url = DEFAULT_BASE_URL
     concurrency = 4
+    supports_deletion = True
     Credentials = KlaviyoCredentials
+
+    def deletion_subjects(self, people: dict[str, list[str]]) -> list[dict[str, list[str]]]:
+        """One deletion job per identifier: Klaviyo refuses a job naming two."""
+        emails = sorted({e for e in map(email_basic, people.get("emails") or []) if e})
+        phones = sorted({p for p in people.get("phones") or [] if p and p.startswith("+")})
+        return [{"email": [e]} for e in emails] + [{"phone_number": [p]} for p in phones]
+
+    def deletion_request(self, people: dict[str, list[str]], context: RunContext) -> HttpRequest:
+        [(identifier, [value])] = people.items()
+        job = {"type": "data-privacy-deletion-job",
+               "attributes": {"profile": {"data": {"type": "profile", "attributes": {identifier: value}}}}}
+        return HttpRequest("POST", f"{self.base_url}/api/data-privacy-deletion-jobs", self._headers(), {"data": job})
 
     def auth_headers(self) -> dict[str, str]:
         return {"Authorization": f"Klaviyo-API-Key {self.credentials.api_key.get_secret_value()}"}

@@ -6,7 +6,9 @@ a `revision` header (400 naming the parameter otherwise), JSON:API bodies with t
 external_id; any invalid profile refuses the job with one error per profile, pointer
 `/data/attributes/profiles/data/<i>/attributes/<field>`), `page[size]` at most 100 on
 `GET /api/profiles` with `any(...)`/`equals(...)` filters, at most 1,000 profiles per list
-removal, and events deduplicated on (metric, profile, `unique_id`). Every error body is
+removal, events deduplicated on (metric, profile, `unique_id`), and data-privacy deletion
+jobs naming exactly one of email, phone_number or a profile id (every matching profile is
+erased, list memberships too; each job is recorded in `deletion_jobs`). Every error body is
 `{"errors": [{"id", "status", "code", "title", "detail", "source"}]}`; 429 says when to retry.
 Import jobs complete at once here (Klaviyo runs them asynchronously).
 """
@@ -51,6 +53,7 @@ class KlaviyoState:
     profiles: dict[str, dict] = field(default_factory=dict)          # Klaviyo profile id -> attributes
     list_members: dict[str, set[str]] = field(default_factory=dict)  # list id -> profile ids
     jobs: int = 0
+    deletion_jobs: list[tuple[str, str]] = field(default_factory=list)  # (identifier, value) per accepted job
     _index: dict[tuple[str, str], str] = field(default_factory=dict)   # (identifier, value) -> profile id
 
     def find(self, attributes: dict) -> str | None:
@@ -68,6 +71,18 @@ class KlaviyoState:
             if self.profiles[pid].get(key):
                 self._index[(key, self.profiles[pid][key])] = pid
         return pid
+
+    def erase(self, identifier: str, value: str) -> int:
+        """A GDPR deletion: every profile matching the identifier, with its list memberships."""
+        doomed = {pid for pid, attributes in self.profiles.items()
+                  if (pid == value if identifier == "id" else attributes.get(identifier) == value)}
+        for pid in doomed:
+            attributes = self.profiles.pop(pid)
+            for key in ("external_id", "email", "phone_number"):
+                self._index.pop((key, attributes.get(key)), None)
+            for members in self.list_members.values():
+                members.discard(pid)
+        return len(doomed)
 
     def member_external_ids(self, list_id: str = LIST_ID) -> list[str]:
         return sorted(self.profiles[p].get("external_id") for p in self.list_members.get(list_id, set()))
@@ -228,6 +243,36 @@ def create_app(state: KlaviyoState | None = None) -> Starlette:
         control.add_event(key, attributes)
         return Response(status_code=202)
 
+    async def deletion_jobs(request: Request) -> Response:
+        if (denied := admitted(request)) is not None:
+            return denied
+        body = await json_body(request)
+        data = body.get("data") if isinstance(body, dict) else None
+        if not isinstance(data, dict) or data.get("type") != "data-privacy-deletion-job":
+            return errors_response(400, [error(400, "invalid", "Invalid input.",
+                                               "data.type must be 'data-privacy-deletion-job'")])
+        profile = (((data.get("attributes") or {}).get("profile") or {}).get("data")) or {}
+        if profile.get("type") != "profile":
+            return errors_response(400, [error(400, "invalid", "Invalid input.", "profile.data.type must be 'profile'",
+                                               {"pointer": "/data/attributes/profile/data/type"})])
+        named = {k: v for k, v in (profile.get("attributes") or {}).items() if k in ("email", "phone_number") and v}
+        if profile.get("id"):
+            named["id"] = profile["id"]
+        if len(named) != 1:
+            return errors_response(400, [error(400, "invalid", "Invalid input.",
+                                               "Exactly one of email, phone_number or id must be provided",
+                                               {"pointer": "/data/attributes/profile/data"})])
+        [(identifier, value)] = named.items()
+        if (identifier == "email" and not _EMAIL.match(str(value))) or (
+                identifier == "phone_number" and not _E164.match(str(value))):
+            return errors_response(400, [error(400, "invalid", "Invalid input.", f"Invalid {identifier}",
+                                               {"pointer": f"/data/attributes/profile/data/attributes/{identifier}"})])
+        control.record_body(body)
+        with control.store_lock:
+            state.erase(identifier, str(value))
+            state.deletion_jobs.append((identifier, str(value)))
+        return Response(status_code=202)
+
     async def get_list(request: Request) -> Response:
         if (denied := admitted(request)) is not None:
             return denied
@@ -249,6 +294,7 @@ def create_app(state: KlaviyoState | None = None) -> Starlette:
                             Route("/api/lists/{list_id}/relationships/profiles", list_relationship, methods=["DELETE"]),
                             Route("/api/lists/{list_id}", get_list, methods=["GET"]),
                             Route("/api/events", events, methods=["POST"]),
+                            Route("/api/data-privacy-deletion-jobs", deletion_jobs, methods=["POST"]),
                             Route("/api/accounts", accounts, methods=["GET"])])
     app.state.klaviyo = state
     return app
