@@ -6,7 +6,10 @@ Upserts use "batch subscribe or update" (`POST /lists/{list_id}`, at most 500 me
 `update_existing: true`, each member's `tags`); Mailchimp answers 200 even when some
 members were refused and lists them in `errors`, which become row errors. Removals archive
 each member (`DELETE /lists/{list_id}/members/{md5(lowercase email)}`), sent together as
-one batch operation (`POST /batches`), since Mailchimp has no bulk archive.
+one batch operation (`POST /batches`), since Mailchimp has no bulk archive. A privacy
+deletion erases the member for good (`POST /lists/{list_id}/members/{hash}/actions/delete-permanent`,
+one call per email, after checking the list exists; 204, or 404 when Mailchimp holds no such
+member: nothing left to delete).
 Imports httpx, pydantic and destinations.base / normalize / event_fields.
 """
 
@@ -62,6 +65,7 @@ class MailchimpAudience(Destination):
     requests_per_second = 10.0
     concurrency = 4            # Mailchimp allows 10 simultaneous connections per key
     supports_remove = True
+    supports_deletion = True
     default_mapping = {"email_address": "email", "first_name": "first_name", "last_name": "last_name",
                        "phone": "phone", "audience": "audience"}
     required_fields = ("email_address",)
@@ -100,6 +104,24 @@ class MailchimpAudience(Destination):
             return HttpRequest("POST", f"{self.base_url}/batches", {}, {"operations": batch.items})
         return HttpRequest("POST", f"{self.base_url}/lists/{self.settings.list_id}", {},
                            {"members": batch.items, "update_existing": True})
+
+    def deletion_subjects(self, people: dict[str, list[str]]) -> list[dict[str, list[str]]]:
+        """One permanent delete per email: Mailchimp addresses a member by the hash of one address."""
+        return [{"email": [e]} for e in sorted({e for e in map(email_basic, people.get("emails") or []) if e})]
+
+    def deletion_request(self, people: dict[str, list[str]], context: RunContext) -> HttpRequest:
+        member = subscriber_hash(people["email"][0])
+        return HttpRequest("POST", f"{self.base_url}/lists/{self.settings.list_id}/members/{member}"
+                                   f"/actions/delete-permanent", {})
+
+    def deletion_lookup_request(self, batch: Batch, context: RunContext) -> HttpRequest:
+        """The list must exist: only then does a 404 from the delete mean the member is gone."""
+        return HttpRequest("GET", f"{self.base_url}/lists/{self.settings.list_id}", {}, params={"fields": "id"})
+
+    def parse_deletion_response(self, response: httpx.Response, batch: Batch) -> Outcome:
+        if response.status_code == 404 and self.describe_error(response)[0] == "Resource Not Found":
+            return Outcome("ok")             # never a member (or already deleted): nothing held
+        return super().parse_deletion_response(response, batch)
 
     def describe_error(self, response: httpx.Response) -> tuple[str, str]:
         try:

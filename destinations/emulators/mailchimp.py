@@ -8,6 +8,8 @@ refused members come back in the 200 answer's `errors` (email_address, error,
 error_code, field, field_message) while the others are created or updated; an existing
 member without `update_existing` is ERROR_CONTACT_EXISTS. `POST /batches` runs
 `DELETE /lists/{id}/members/{hash}` operations (archive) and answers the batch status.
+`POST /lists/{id}/members/{hash}/actions/delete-permanent` erases a member (204; 404 when
+there is none) and, as Mailchimp does, refuses to import that address again.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ class MailchimpState:
     control: DestinationControl = field(default_factory=DestinationControl)
     lists: dict[str, str] = field(default_factory=lambda: {LIST_ID: "Headwater demo"})
     members: dict[str, dict[str, dict]] = field(default_factory=dict)   # list id -> hash -> member
+    permanently_deleted: set[tuple[str, str]] = field(default_factory=set)  # (list id, subscriber hash)
 
     def active(self, list_id: str = LIST_ID) -> dict[str, dict]:
         """Members that are not archived, by subscriber hash."""
@@ -106,7 +109,23 @@ def create_app(state: MailchimpState | None = None, api_key: str = API_KEY) -> S
                              "finished_operations": len(operations), "errored_operations": errored,
                              "response_body_url": ""})
 
+    async def delete_permanent(request: Request) -> Response:
+        denied = admitted(request)
+        if denied is not None:
+            return denied
+        list_id, member = request.path_params["list_id"], request.path_params["subscriber_hash"]
+        if list_id not in state.lists:
+            return problem(404, "Resource Not Found", "The requested resource could not be found.")
+        with control.store_lock:
+            if state.members.get(list_id, {}).pop(member, None) is None:
+                return problem(404, "Resource Not Found", "The requested resource could not be found.")
+            state.permanently_deleted.add((list_id, member))
+        control.record_body({"delete_permanent": [list_id, member]})
+        return Response(status_code=204)
+
     app = Starlette(routes=[Route("/3.0/ping", ping, methods=["GET"]),
+                            Route("/3.0/lists/{list_id}/members/{subscriber_hash}/actions/delete-permanent",
+                                  delete_permanent, methods=["POST"]),
                             Route("/3.0/lists/{list_id}", list_endpoint, methods=["GET", "POST"]),
                             Route("/3.0/batches", batches, methods=["POST"])])
     app.state.mailchimp = state
@@ -132,6 +151,10 @@ def _batch_subscribe(state: MailchimpState, list_id: str, members: list, update_
                 refuse("ERROR_GENERIC", "status: must be one of " + ", ".join(sorted(STATUSES)), "status")
                 continue
             key = member_id(email)
+            if (list_id, key) in state.permanently_deleted:
+                refuse("ERROR_GENERIC", f"{email} was permanently deleted and cannot be re-imported. "
+                                        "The contact must re-subscribe to get back on the list.")
+                continue
             existing = stored.get(key)
             if existing is not None and existing["status"] != "archived" and not update_existing:
                 refuse("ERROR_CONTACT_EXISTS", f"{email} is already a list member. Use PUT to insert or update.")
