@@ -8,6 +8,12 @@ while still importing the valid ones, so those rows are failed and the rest succ
 `$insert_id` (at most 36 letters, digits, dashes) makes a retried event count once.
 `/engage` takes at most 2,000 profile updates, each with the project token and one
 operation: `$set` on upsert, `$unset` of the audience property on remove.
+Privacy deletions go to the GDPR API v3 (https://docs.mixpanel.com/reference/gdpr-api):
+`POST https://mixpanel.com/api/app/data-deletions/v3.0/?token=<project token>` with
+`Authorization: Bearer <GDPR OAuth token>` and `{"distinct_ids": [...<=2000], "compliance_type":
+"GDPR"}`; the distinct ids are the person's profile ids (what syncs send) and user ids. The
+OAuth token is a personal one (Profile & Preferences > Data & Privacy), so it is optional
+here and only a deletion asks for it.
 Imports httpx, pydantic and destinations.base / event_fields.
 """
 
@@ -17,7 +23,7 @@ import base64
 from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from destinations.base import (Action, Batch, CredentialProblem, Destination, DestinationSettings, HttpRequest,
                                Outcome, RunContext, SkipRow, retry_after)
@@ -26,6 +32,9 @@ from destinations.event_fields import audience_property, dedup_key, epoch_ms, js
 DEFAULT_BASE_URL = "https://api.mixpanel.com"   # EU residency: https://api-eu.mixpanel.com
 MAX_BATCH = 2000
 INSERT_ID_MAX = 36
+MAX_DELETION_IDS = 2000
+# the ingestion host -> the GDPR API's host; any other base_url (an emulator, a proxy) serves both
+GDPR_HOSTS = {"https://api.mixpanel.com": "https://mixpanel.com", "https://api-eu.mixpanel.com": "https://eu.mixpanel.com"}
 
 
 class MixpanelImportCredentials(BaseModel):
@@ -36,6 +45,8 @@ class MixpanelImportCredentials(BaseModel):
     service_account_username: str | None = None
     service_account_secret: SecretStr | None = None
     api_secret: SecretStr | None = None
+    project_token: SecretStr | None = Field(None, description="names the project to the GDPR API (deletions)")
+    gdpr_oauth_token: SecretStr | None = Field(None, description="GDPR OAuth token; needed only for deletions")
 
     @model_validator(mode="after")
     def _one_way_in(self) -> "MixpanelImportCredentials":
@@ -53,6 +64,7 @@ class MixpanelEventSettings(DestinationSettings):
 class MixpanelProfileCredentials(BaseModel):
     model_config = ConfigDict(extra="forbid")
     project_token: SecretStr
+    gdpr_oauth_token: SecretStr | None = Field(None, description="GDPR OAuth token; needed only for deletions")
 
 
 class MixpanelProfileSettings(DestinationSettings):
@@ -69,7 +81,36 @@ def _error_text(response: httpx.Response) -> tuple[str, str]:
     return str(response.status_code), str(body)[:300]
 
 
-class MixpanelEvents(Destination):
+class _MixpanelDeletion(Destination):
+    """The GDPR API deletion both Mixpanel destination types offer."""
+
+    supports_deletion = True
+
+    def _gdpr_secret(self, name: str, where: str) -> str:
+        value = getattr(self.credentials, name, None)
+        if value is None:
+            raise CredentialProblem(
+                f"destination {self.name}: credentials.{name} is not set; Mixpanel deletes people only with "
+                f"{where}. Add it (e.g. ${{MIXPANEL_{name.upper()}}}), then run `headwater privacy retry REQUEST_ID`")
+        return value.get_secret_value()
+
+    def deletion_subjects(self, people: dict[str, list[str]]) -> list[dict[str, list[str]]]:
+        self._gdpr_secret("gdpr_oauth_token", "a GDPR OAuth token (Profile & Preferences > Data & Privacy)")
+        self._gdpr_secret("project_token", "the project token (Project Settings)")
+        ids = sorted({str(v) for key in ("profile_ids", "user_ids") for v in people.get(key) or [] if v})
+        return [{"distinct_ids": ids[i:i + MAX_DELETION_IDS]} for i in range(0, len(ids), MAX_DELETION_IDS)]
+
+    def deletion_auth_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.credentials.gdpr_oauth_token.get_secret_value()}"}
+
+    def deletion_request(self, people: dict[str, list[str]], context: RunContext) -> HttpRequest:
+        host = GDPR_HOSTS.get(self.base_url, self.base_url)
+        return HttpRequest("POST", f"{host}/api/app/data-deletions/v3.0/", {"Accept": "application/json"},
+                           {"distinct_ids": people["distinct_ids"], "compliance_type": "GDPR"},
+                           params={"token": self.credentials.project_token.get_secret_value()})
+
+
+class MixpanelEvents(_MixpanelDeletion):
     """Conversions (or any event-shaped model) as Mixpanel events."""
 
     type_name = "mixpanel_events"
@@ -148,7 +189,7 @@ class MixpanelEvents(Destination):
         return "an empty strict /import was accepted: the credentials can import into the project"
 
 
-class MixpanelProfiles(Destination):
+class MixpanelProfiles(_MixpanelDeletion):
     """An audience as a Mixpanel user profile property (`$set` on entry, `$unset` on exit)."""
 
     type_name = "mixpanel_profiles"

@@ -7,6 +7,9 @@ most 36 letters, digits or dashes, and bad events come back in a 400's `failed_r
 while the good ones are imported; without strict, bad events are silently dropped.
 Events are deduplicated on (event, distinct_id, time, $insert_id) as Mixpanel does.
 `/engage` needs the project token in each update and exactly one operation.
+The GDPR API (`POST /api/app/data-deletions/v3.0/?token=`) needs `Authorization: Bearer <GDPR
+OAuth token>` (401 otherwise), the project token (400), 1 to 2,000 string `distinct_ids` and a
+`compliance_type` of GDPR or CCPA; it erases those people's events and profile and records the task.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ SERVICE_ACCOUNT = ("headwater-sa.mp-service-account", "sa-secret-0123456789abcde
 PROJECT_ID = "3141592"
 API_SECRET = "mp-api-secret-0123456789"
 PROJECT_TOKEN = "mp-token-0123456789abcdef"
+GDPR_OAUTH_TOKEN = "mp-gdpr-oauth-0123456789abcdef"
 MAX_RECORDS = 2000
 INSERT_ID = re.compile(r"^[A-Za-z0-9\-]{1,36}$")
 OPERATIONS = ("$set", "$set_once", "$add", "$union", "$append", "$remove", "$unset", "$delete")
@@ -38,6 +42,7 @@ OPERATIONS = ("$set", "$set_once", "$add", "$union", "$append", "$remove", "$uns
 class MixpanelState:
     control: DestinationControl = field(default_factory=DestinationControl)
     profiles: dict[str, dict] = field(default_factory=dict)
+    deletion_tasks: list[dict] = field(default_factory=list)   # accepted GDPR deletions: task_id, distinct_ids
 
 
 def _error(status: int, message: str) -> Response:
@@ -163,7 +168,38 @@ def create_app(state: MixpanelState | None = None) -> Starlette:
                         profile.pop(name, None)
         return JSONResponse({"status": 1, "error": None})
 
-    app = Starlette(routes=[Route("/import", import_events, methods=["POST"]),
+    async def data_deletions(request: Request) -> Response:
+        fault = control.admit(request, _error)
+        if fault is not None:
+            return fault
+        header = request.headers.get("authorization", "")
+        if not header.startswith("Bearer ") or not secrets.compare_digest(header[7:].encode(), GDPR_OAUTH_TOKEN.encode()):
+            return _error(401, "Invalid or missing OAuth token: pass your GDPR OAuth token as a Bearer token")
+        if not secrets.compare_digest(request.query_params.get("token", "").encode(), PROJECT_TOKEN.encode()):
+            return _error(400, "token: a valid project token is required")
+        try:
+            body = await read_body(request)
+        except orjson.JSONDecodeError:
+            return _error(400, "request body is not valid JSON")
+        ids = body.get("distinct_ids") if isinstance(body, dict) else None
+        if not isinstance(ids, list) or not ids or not all(isinstance(i, str) and i for i in ids):
+            return _error(400, "distinct_ids: a non-empty list of strings is required")
+        if len(ids) > MAX_RECORDS:
+            return _error(400, f"distinct_ids: at most {MAX_RECORDS} a request, got {len(ids)}")
+        if body.get("compliance_type", "GDPR") not in ("GDPR", "CCPA"):
+            return _error(400, "compliance_type: must be GDPR or CCPA")
+        control.record_body(body)
+        task_id = f"task-{len(state.deletion_tasks) + 1:06d}"
+        with control.store_lock:
+            for distinct_id in ids:
+                state.profiles.pop(distinct_id, None)
+            for key in [k for k, e in control.events.items() if e["properties"].get("distinct_id") in ids]:
+                del control.events[key]
+            state.deletion_tasks.append({"task_id": task_id, "distinct_ids": list(ids)})
+        return JSONResponse({"status": "ok", "results": {"task_id": task_id}})
+
+    app = Starlette(routes=[Route("/api/app/data-deletions/v3.0/", data_deletions, methods=["POST"]),
+                            Route("/import", import_events, methods=["POST"]),
                             Route("/engage", engage, methods=["POST"])])
     app.state.mixpanel = state
     return app
