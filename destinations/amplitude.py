@@ -7,11 +7,17 @@ event count once (Amplitude deduplicates it for 7 days). A 400 names the bad eve
 request, so those rows fail and the rest are sent again; 413 means split; 429 throttles
 users or devices (`throttled_users`) and is retried. The Identify API (`POST /identify`,
 form-encoded `api_key` + `identification`) sets `$set` on entry and `$unset` on exit.
+Privacy deletions use the User Privacy API (`POST https://amplitude.com/api/2/deletions/users`,
+https://amplitude.com/docs/apis/analytics/user-privacy): Basic auth `api_key:secret_key`, at most
+100 `user_ids` a request (the person's profile ids, which syncs send as user_id, and user ids),
+`requester` for Amplitude's audit and `ignore_invalid_id` (a person never synced is not an
+error). The secret key is optional here and only a deletion asks for it.
 Imports httpx, pydantic and destinations.base / event_fields.
 """
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import httpx
@@ -24,11 +30,16 @@ from destinations.event_fields import audience_property, epoch_ms, json_safe, pr
 DEFAULT_BASE_URL = "https://api2.amplitude.com"   # EU residency: https://api.eu.amplitude.com
 MAX_EVENTS = 2000
 MAX_IDENTIFICATIONS = 1000
+MAX_DELETION_IDS = 100
+# the ingestion host -> the User Privacy API's host; any other base_url (an emulator, a proxy) serves both
+PRIVACY_HOSTS = {"https://api2.amplitude.com": "https://amplitude.com",
+                 "https://api.eu.amplitude.com": "https://analytics.eu.amplitude.com"}
 
 
 class AmplitudeCredentials(BaseModel):
     model_config = ConfigDict(extra="forbid")
     api_key: SecretStr
+    secret_key: SecretStr | None = Field(None, description="the project's secret key; needed only for deletions")
 
 
 class AmplitudeEventSettings(DestinationSettings):
@@ -54,6 +65,7 @@ def _is_bad_key(response: httpx.Response) -> bool:
 
 class _Amplitude(Destination):
     vendor = "amplitude"
+    supports_deletion = True
     consent_category = "analytics"
     default_base_url = DEFAULT_BASE_URL
     requests_per_second = 10.0
@@ -66,6 +78,25 @@ class _Amplitude(Destination):
     def describe_error(self, response: httpx.Response) -> tuple[str, str]:
         body = _error_body(response)
         return str(body.get("code", response.status_code)), str(body.get("error", ""))[:300]
+
+    def deletion_subjects(self, people: dict[str, list[str]]) -> list[dict[str, list[str]]]:
+        if self.credentials.secret_key is None:
+            raise CredentialProblem(
+                f"destination {self.name}: credentials.secret_key is not set; Amplitude deletes people only with "
+                "the project's secret key (Settings > Projects > General). Add it (e.g. ${AMPLITUDE_SECRET_KEY}), "
+                "then run `headwater privacy retry REQUEST_ID`")
+        ids = sorted({str(v) for key in ("profile_ids", "user_ids") for v in people.get(key) or [] if v})
+        return [{"user_ids": ids[i:i + MAX_DELETION_IDS]} for i in range(0, len(ids), MAX_DELETION_IDS)]
+
+    def deletion_auth_headers(self) -> dict[str, str]:
+        pair = f"{self.api_key()}:{self.credentials.secret_key.get_secret_value()}"
+        return {"Authorization": "Basic " + base64.b64encode(pair.encode()).decode()}
+
+    def deletion_request(self, people: dict[str, list[str]], context: RunContext) -> HttpRequest:
+        host = PRIVACY_HOSTS.get(self.base_url, self.base_url)
+        return HttpRequest("POST", f"{host}/api/2/deletions/users", {"Accept": "application/json"},
+                           {"user_ids": people["user_ids"], "requester": "headwater privacy request",
+                            "ignore_invalid_id": True})
 
     async def check_credentials(self, client: httpx.AsyncClient) -> str:
         """An HTTP V2 request with no events: Amplitude checks the key, then refuses the empty list."""

@@ -7,10 +7,14 @@ at most 2,000 events (413 above); every event needs `event_type` and a `user_id`
 `events_with_missing_fields` (field -> event indexes) and nothing is ingested; 429 names
 `throttled_users` and `throttled_events`. Events are deduplicated on `insert_id`.
 Identify takes form fields `api_key` and `identification` (a JSON array) and answers `success`.
+The User Privacy API (`POST /api/2/deletions/users`) needs Basic `api_key:secret_key` (401
+otherwise), 1 to 100 `user_ids` and/or `amplitude_ids`; unknown user ids are a 400 unless
+`ignore_invalid_id` is true; it erases those users' events and properties and answers the job.
 """
 
 from __future__ import annotations
 
+import base64
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -24,6 +28,8 @@ from starlette.routing import Route
 from destinations.emulators.kit import DestinationControl, read_body
 
 API_KEY = "amp-0123456789abcdef0123456789abcdef"
+SECRET_KEY = "amp-secret-fedcba9876543210fedcba98"
+MAX_DELETION_IDS = 100
 MAX_EVENTS = 2000
 MAX_IDENTIFICATIONS = 1000
 
@@ -33,6 +39,7 @@ class AmplitudeState:
     control: DestinationControl = field(default_factory=DestinationControl)
     user_properties: dict[str, dict] = field(default_factory=dict)
     last_batch_users: list[str] = field(default_factory=list)
+    deletion_jobs: list[dict] = field(default_factory=list)   # accepted deletion requests (user_ids, requester)
 
 
 def _key_ok(value: object) -> bool:
@@ -138,7 +145,48 @@ def create_app(state: AmplitudeState | None = None) -> Starlette:
                     stored.pop(name, None)
         return PlainTextResponse("success")
 
-    app = Starlette(routes=[Route("/2/httpapi", httpapi, methods=["POST"]),
+    async def deletions(request: Request) -> Response:
+        fault = control.admit(request, lambda status, message: JSONResponse({"error": message}, status_code=status))
+        if fault is not None:
+            return fault
+        header = request.headers.get("authorization", "")
+        try:
+            user, _, password = base64.b64decode(header[6:]).decode().partition(":")
+        except (ValueError, UnicodeDecodeError):
+            user = password = ""
+        if not header.startswith("Basic ") or not _key_ok(user) or not secrets.compare_digest(
+                password.encode(), SECRET_KEY.encode()):
+            return JSONResponse({"error": "Invalid credentials: use api_key:secret_key"}, status_code=401)
+        try:
+            body = await read_body(request)
+        except orjson.JSONDecodeError:
+            return JSONResponse({"error": "Invalid JSON request body"}, status_code=400)
+        body = body if isinstance(body, dict) else {}
+        user_ids, amplitude_ids = body.get("user_ids") or [], body.get("amplitude_ids") or []
+        if not isinstance(user_ids, list) or not isinstance(amplitude_ids, list) or not (user_ids or amplitude_ids):
+            return JSONResponse({"error": "Request must include user_ids or amplitude_ids"}, status_code=400)
+        if len(user_ids) > MAX_DELETION_IDS or len(amplitude_ids) > MAX_DELETION_IDS:
+            return JSONResponse({"error": f"At most {MAX_DELETION_IDS} ids per request"}, status_code=400)
+        known = set(state.user_properties) | {str(e.get("user_id")) for e in control.events.values()}
+        unknown = [u for u in user_ids if str(u) not in known]
+        if unknown and str(body.get("ignore_invalid_id")).lower() != "true":
+            return JSONResponse({"error": f"Invalid user_ids: {', '.join(map(str, unknown[:5]))}"}, status_code=400)
+        control.record_body(body)
+        doomed = {str(u) for u in user_ids}
+        with control.store_lock:
+            for user_id in doomed:
+                state.user_properties.pop(user_id, None)
+            for key in [k for k, e in control.events.items() if str(e.get("user_id")) in doomed]:
+                del control.events[key]
+            state.deletion_jobs.append({"user_ids": sorted(doomed), "requester": body.get("requester")})
+        day = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 11 * 86400))
+        return JSONResponse([{"day": day, "status": "staging", "amplitude_ids": [],
+                              "user_ids": [{"user_id": u, "requester": body.get("requester"),
+                                            "requested_on_day": time.strftime("%Y-%m-%d", time.gmtime())}
+                                           for u in sorted(doomed)]}])
+
+    app = Starlette(routes=[Route("/api/2/deletions/users", deletions, methods=["POST"]),
+                            Route("/2/httpapi", httpapi, methods=["POST"]),
                             Route("/identify", identify, methods=["POST"])])
     app.state.amplitude = state
     return app
