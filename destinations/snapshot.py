@@ -57,8 +57,18 @@ def _fingerprint(expressions: list[str], settings_digest: str) -> str:
     return f"md5(concat_ws('|', {', '.join(parts)}))"
 
 
-def _mapped(mapping: dict[str, str], resolve) -> list[tuple[str, str]]:
-    return [(field, resolve(field, column)) for field, column in mapping.items()]
+def _mapped(mapping: dict[str, str], resolve, explicit: dict[str, str]) -> list[tuple[str, str]]:
+    """Resolve each field's column; a *default* mapping whose column this warehouse lacks (no
+    `city` trait collected, say) sends the field empty, while a column the user named must exist."""
+    fields = []
+    for field, column in mapping.items():
+        try:
+            fields.append((field, resolve(field, column)))
+        except SyncDefinitionError:
+            if field in explicit:
+                raise
+            fields.append((field, "CAST(NULL AS VARCHAR)"))
+    return fields
 
 
 def _audience_select(session, sync, mapping, consent, digest) -> str:
@@ -74,7 +84,7 @@ def _audience_select(session, sync, mapping, consent, digest) -> str:
             f"sync {sync.name}: mapping.{field}: column {column!r} is in neither cdp.profiles nor "
             f"cdp.audience_members; use one of: {', '.join(profile_columns)}")
 
-    fields = _mapped(mapping, resolve)
+    fields = _mapped(mapping, resolve, sync.mapping)
     consented = "TRUE"
     if consent != "none":
         consented = _consent_condition(profile_columns, "p", consent, sync.name, "cdp.profiles")
@@ -100,7 +110,7 @@ def _model_select(session, sync, mapping, consent, digest) -> str:
                 f"use one of: {', '.join(columns)}")
         return f"t.{quote(column)}"
 
-    fields = _mapped(mapping, resolve)
+    fields = _mapped(mapping, resolve, sync.mapping)
     join, consented = "", "TRUE"
     if consent != "none":
         if f"consent_{consent}" in columns:
