@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from headwater.warehouse import Warehouse
 from pipelines.privacy.matching import Matches, find_person_rows
 from pipelines.privacy.person import Person
-from pipelines.privacy.store import Session, compact, quote
+from pipelines.privacy.compaction import compact
+from pipelines.privacy.store import Session, quote
 
 
 @dataclass

@@ -21,6 +21,7 @@ from headwater.config import ConfigError, HeadwaterConfig
 from headwater.suppression import write_suppression_file
 from headwater.warehouse import Warehouse
 from pipelines.privacy import vault
+from pipelines.privacy.compaction import CompactionError
 from pipelines.privacy.erase import ErasureReport, compact_after, erase_person
 from pipelines.privacy.person import Person, resolve
 from pipelines.privacy.spool_erase import add_tombstones, rewrite_archive, tombstones
@@ -130,9 +131,13 @@ def submit(config: HeadwaterConfig, regulation: str, identifiers: list[str], *, 
 
 
 def _compact(config: HeadwaterConfig, warehouse: Warehouse, report: RequestReport, erased: ErasureReport) -> None:
-    compact_after(warehouse, erased)
+    status = "succeeded"
+    try:
+        compact_after(warehouse, erased)
+    except CompactionError as error:
+        status, erased.compaction = "failed", str(error)
     with privacy_session(warehouse) as session:
-        _step(session, report, "compact", warehouse.dialect, "succeeded", len(erased.deleted), detail=erased.compaction)
+        _step(session, report, "compact", warehouse.dialect, status, len(erased.deleted), detail=erased.compaction)
 
 
 def _capture(session: Session, config: HeadwaterConfig, person: Person) -> list[dict[str, Any]]:

@@ -108,25 +108,6 @@ def privacy_session(warehouse: Warehouse) -> Iterator[Session]:
         yield session
 
 
-def compact(warehouse: Warehouse, tables: list[tuple[str, str]]) -> str:
-    """Make deleted rows leave the disk: DuckDB CHECKPOINT, PostgreSQL VACUUM per touched table."""
-    if warehouse.is_duckdb:
-        with warehouse.connect() as connection:
-            connection.execute("FORCE CHECKPOINT")
-        return "FORCE CHECKPOINT"
-    import psycopg2
-
-    connection = psycopg2.connect(warehouse.postgres_dsn)
-    try:
-        connection.autocommit = True  # VACUUM cannot run inside a transaction
-        with connection.cursor() as cursor:
-            for schema, table in tables:
-                cursor.execute(f"VACUUM {quote(schema)}.{quote(table)}")
-    finally:
-        connection.close()
-    return f"VACUUM of {len(tables)} tables"
-
-
 def store_inbox(warehouse: Warehouse, records: list[dict[str, Any]]) -> int:
     """Regulation records from the spool into headwater.privacy_inbox, once each (by request_id)."""
     from orjson import dumps
