@@ -2,45 +2,56 @@
 
 Why it lives here: the demo drives every layer (collect, the loader, the sources, the
 models, the syncs), and dagster_project is the package allowed to import all of them.
-Each step is a small function over one `DemoRun`, so adding a layer means adding a step.
-The demo is idempotent: a second run replays the same messageIds (skipped on load), so
-the current-state tables come out the same.
+After the events are replayed over HTTP, everything else is one in-process run of the
+project's own Dagster definitions (the ones `dagster dev` shows), with the cloud sources
+and every destination type served by local emulators.
+
+The demo is idempotent: a second run replays the same messageIds (skipped on load), the
+models rebuild the same current-state tables, and the syncs find nothing new to send.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import click
+import yaml
 from rich.console import Console
-from rich.table import Table
 
-from headwater.config import HeadwaterConfig, parse_config
+from headwater.cli import UserError
+from headwater.config import CONFIG_ENV, HeadwaterConfig, parse_config
 from headwater.loopback import LoopbackServer
-from headwater.warehouse import Warehouse
 
 SAMPLE_WORLD = Path("data/sample")
 GENERATED_WORLD = Path("data/world")
+DEMO_CONFIG_FILE = Path("data/demo/headwater.yml")
 DEMO_PEOPLE, DEMO_SEED = 300, 7
+CLOUD_SOURCES = ("shopify", "stripe", "mailchimp")
 
 
 @dataclass
 class DemoRun:
     world_dir: Path
-    config: HeadwaterConfig
+    warehouse: str
     console: Console
-    emulators: "Emulators"
+    config: HeadwaterConfig | None = None
     summary: dict[str, str] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    failures: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
-def find_or_generate_world(console: Console) -> Path:
-    """The shipped sample when it is there; otherwise a small world generated once."""
+def find_or_generate_world(console: Console, world: Path | None = None) -> Path:
+    """`world` if given; else the shipped sample; otherwise a small world generated once."""
     from sources.synthetic import generate_world
 
+    if world is not None:
+        if not (world / "manifest.json").exists():
+            raise UserError(f"--world: {world} has no manifest.json; generate one with `headwater generate`")
+        return world
     for candidate in (SAMPLE_WORLD, GENERATED_WORLD):
         if (candidate / "manifest.json").exists():
             return candidate
@@ -49,19 +60,22 @@ def find_or_generate_world(console: Console) -> Path:
     return GENERATED_WORLD
 
 
-def demo_config(world_dir: Path, warehouse: str, emulators: "Emulators") -> HeadwaterConfig:
-    """The demo's configuration: the world's Tracking API sources and the cloud sources
-    pointed at their emulators, on the chosen warehouse."""
+def demo_document(world_dir: Path, warehouse: str, source_entries: list[dict],
+                  destination_sections: dict[str, list[dict]]) -> dict:
+    """The demo's headwater.yml: the world's Tracking API sources, the cloud sources and every
+    destination pointed at their emulators, on the chosen warehouse; schedules stay off."""
     from sources.synthetic import read_manifest
 
     manifest = read_manifest(world_dir)
     events_sources = [{"name": source, "type": "events", "write_key": key}
                       for source, key in sorted(manifest.write_keys.items())]
-    return parse_config({
+    return {
         "warehouse": warehouse,
         "collect": {"spool_dir": "data/spool", "rotate_seconds": 3600},
-        "sources": events_sources + emulators.source_entries(),
-    }, origin="the demo configuration")
+        "sources": events_sources + source_entries,
+        **destination_sections,
+        "schedules": {"enabled": False},
+    }
 
 
 def step_collect(run: DemoRun) -> None:
@@ -73,66 +87,167 @@ def step_collect(run: DemoRun) -> None:
         run.console.print(f"collect endpoint on {server.url}; replaying {run.world_dir} ...")
         report = replay(run.world_dir, server.url, progress=True)
     if report.failed:
-        raise click.ClickException(f"{len(report.failed)} batches could not be delivered: {report.failed[0]}")
-    run.summary["events sent"] = f"{report.messages_sent:,} in {report.batches_sent:,} batches"
+        raise UserError(f"{len(report.failed)} batches could not be delivered to the collect endpoint: {report.failed[0]}")
+    run.summary["events collected"] = f"{report.messages_sent:,} in {report.batches_sent:,} HTTP batches"
     if report.rejected:
         run.summary["events rejected (quarantined)"] = f"{len(report.rejected):,}"
 
 
-def step_load(run: DemoRun) -> None:
-    """Move the spool into the warehouse (first copy of each messageId wins)."""
-    from pipelines.spool_loader import load_spool
+def materialize_everything(run: DemoRun):
+    """Every asset and check of the project's Definitions, in one in-process Dagster run."""
+    import dagster as dg
 
-    report = load_spool(run.config)
-    run.summary["events loaded"] = f"{report.loaded:,} new ({sum(s.duplicates for s in report.sources.values()):,} " \
-                                   f"duplicates skipped)"
-    for source in report.sources.values():
-        tables = len(source.rows_by_table)
-        run.summary[f"  {source.source}"] = f"{source.loaded:,} new rows across {tables} tables"
+    from dagster_project.definitions import defs
 
-
-def step_sources(run: DemoRun) -> None:
-    """Pull Shopify, Stripe and Mailchimp incrementally from their emulators."""
-    from pipelines.cloud_sources import run_sources
-
-    with run.emulators:
-        reports = run_sources(run.config)
-    for report in reports:
-        run.summary[f"{report.source} records loaded"] = f"{report.rows:,} across {len(report.rows_by_table)} tables"
+    job = defs().resolve_implicit_global_asset_job_def()
+    with run.console.status("materializing every asset through Dagster (load, sources, models, syncs) ..."):
+        return job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
+                                      run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}})
 
 
-STEPS: list[tuple[str, Callable[[DemoRun], None]]] = [
-    ("collect", step_collect),
-    ("load", step_load),
-    ("sources", step_sources),
-]
+def read_result(run: DemoRun, result) -> dict[str, dict]:
+    """Materialization metadata by asset key, and failed steps and checks into run.failures."""
+    import dagster as dg
+
+    metadata: dict[str, dict] = {}
+    for event in result.get_asset_materialization_events():
+        materialization = event.event_specific_data.materialization
+        metadata[materialization.asset_key.to_user_string()] = {k: v.value for k, v in materialization.metadata.items()}
+    for event in result.all_events:
+        if event.event_type == dg.DagsterEventType.STEP_FAILURE:
+            message = root_cause(event.event_specific_data.error)
+            run.failures.append(f"{event.step_key}: {message}")
+        elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+            evaluation = event.event_specific_data
+            if not evaluation.passed:
+                where = f"{evaluation.asset_key.to_user_string()} {evaluation.check_name}"
+                (run.warnings if evaluation.severity == dg.AssetCheckSeverity.WARN else run.failures).append(
+                    f"check {where} did not pass")
+    return metadata
+
+
+def root_cause(error) -> str:
+    """The innermost error's last line: what went wrong, not Dagster's wrapper around it."""
+    while error is not None and error.cause is not None:
+        error = error.cause
+    return (error.message.strip().splitlines() or ["failed"])[-1] if error else "failed"
+
+
+def step_dagster(run: DemoRun) -> None:
+    """Write the demo's headwater.yml, start the emulators, and materialize everything."""
+    from dagster_project.demo_destinations import DestinationEmulators
+    from sources.emulators import Emulators
+
+    sources = Emulators(run.world_dir)
+    with sources, DestinationEmulators() as destinations:
+        document = demo_document(run.world_dir, run.warehouse, sources.source_entries(), destinations.config_sections())
+        DEMO_CONFIG_FILE.parent.mkdir(parents=True, exist_ok=True)
+        DEMO_CONFIG_FILE.write_text(yaml.safe_dump(document, sort_keys=False))
+        previous = os.environ.get(CONFIG_ENV)
+        os.environ[CONFIG_ENV] = str(DEMO_CONFIG_FILE)
+        try:
+            run.config = parse_config(document, origin=str(DEMO_CONFIG_FILE))
+            result = materialize_everything(run)
+        finally:
+            if previous is None:
+                os.environ.pop(CONFIG_ENV, None)
+            else:
+                os.environ[CONFIG_ENV] = previous
+    metadata = read_result(run, result)
+    summarize_loads(run, metadata)
+    summarize_warehouse(run)
+    summarize_syncs(run, metadata)
+
+
+def summarize_loads(run: DemoRun, metadata: dict[str, dict]) -> None:
+    spool = [(key, m) for key, m in metadata.items() if key.endswith("/events")]
+    loaded = sum(m.get("loaded", 0) for _, m in spool)
+    duplicates = sum(m.get("duplicates", 0) for _, m in spool)
+    run.summary["events loaded"] = f"{loaded:,} new, {duplicates:,} duplicates skipped (already loaded)"
+    pulled: dict[str, int] = {}
+    for key, m in metadata.items():
+        schema = key.split("/")[0]
+        if schema in CLOUD_SOURCES and not key.endswith("/webhooks"):
+            pulled[schema] = pulled.get(schema, 0) + int(m.get("rows_loaded") or 0)
+    for schema, rows in pulled.items():
+        run.summary[f"{schema} records pulled"] = f"{rows:,} new or changed"
+
+
+def summarize_warehouse(run: DemoRun) -> None:
+    from headwater.warehouse import Warehouse
+
+    warehouse = Warehouse(run.config.warehouse)
+    if not warehouse.table_exists("cdp", "profiles"):
+        return
+    people = warehouse.query("SELECT count(*) AS n FROM cdp.profiles")[0]["n"]
+    identifiers = warehouse.query("SELECT count(*) AS n FROM cdp.profile_identities")[0]["n"]
+    run.summary["people resolved"] = f"{people:,} profiles from {identifiers:,} identifiers"
+    if warehouse.table_exists("cdp", "profile_merges"):
+        merges = warehouse.query("SELECT count(*) AS n FROM cdp.profile_merges")[0]["n"]
+        run.summary["profiles merged"] = f"{merges:,} merges recorded"
+    if warehouse.table_exists("cdp", "conversions"):
+        orders = warehouse.query("SELECT count(*) AS n FROM cdp.conversions")[0]["n"]
+        run.summary["purchases (conversions)"] = f"{orders:,}"
+    if warehouse.table_exists("cdp", "audience_members"):
+        sizes = warehouse.query("SELECT audience, count(*) AS n FROM cdp.audience_members GROUP BY audience ORDER BY audience")
+        run.summary["audience sizes"] = ", ".join(f"{r['audience']} {r['n']:,}" for r in sizes) or "none"
+
+
+def summarize_syncs(run: DemoRun, metadata: dict[str, dict]) -> None:
+    lines = []
+    for sync in run.config.syncs:
+        m = metadata.get(f"syncs/{sync.name}")
+        if m is None:
+            lines.append(f"{sync.destination}: not run")
+            continue
+        what = "conversions" if sync.source.model else f"{sync.source.audience} members"
+        failed = m.get("rows_failed", 0) + m.get("rows_skipped", 0)
+        lines.append(f"{sync.destination}: {m.get('rows_succeeded', 0):,} {what} sent"
+                     + (f", {failed:,} failed or skipped" if failed else ""))
+    run.summary["sent to destinations"] = "\n".join(lines)
+
+
+STEPS = [("collect", step_collect), ("dagster", step_dagster)]
 
 
 def print_summary(run: DemoRun) -> None:
+    from rich.table import Table
+
+    from headwater.warehouse import Warehouse
+
     table = Table(title="Headwater demo", show_header=False, title_justify="left")
     for key, value in run.summary.items():
         table.add_row(key, value)
+    table.add_row("failures", "\n".join(run.failures) or "none")
+    if run.warnings:
+        table.add_row("warnings", "\n".join(run.warnings))
     table.add_row("time", ", ".join(f"{name} {seconds:.1f}s" for name, seconds in run.timings.items()))
     run.console.print(table)
-    warehouse = Warehouse(run.config.warehouse)
+    warehouse = Warehouse(run.warehouse)
     where = warehouse.duckdb_path if warehouse.is_duckdb else warehouse.safe_url()
     run.console.print(f"\nQuery the warehouse: [bold]{where}[/bold] "
-                      f"(e.g. `duckdb {where} \"select event_text, count(*) from website.tracks group by 1\"`)")
+                      f"(e.g. `duckdb {where} \"select audience, count(*) from cdp.audience_members group by 1\"`)")
+    run.console.print(f"Open the Dagster UI on these assets: [bold]HEADWATER_CONFIG={DEMO_CONFIG_FILE} "
+                      f".venv/bin/dagster dev[/bold] (then http://127.0.0.1:3000)")
 
 
 @click.command()
 @click.option("--warehouse", default="duckdb:///data/warehouse.duckdb", show_default=True,
               help="warehouse URL, e.g. postgresql://postgres@127.0.0.1:5432/test")
-def demo(warehouse: str) -> None:
+@click.option("--world", "world", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="a synthetic world folder to replay instead of the shipped sample (see `headwater generate`)")
+def demo(warehouse: str, world: Path | None) -> None:
     """Run the whole data path on the shipped sample world and print what happened."""
     console = Console()
-    from sources.emulators import Emulators
-
-    world_dir = find_or_generate_world(console)
-    emulators = Emulators(world_dir)
-    run = DemoRun(world_dir, demo_config(world_dir, warehouse, emulators), console, emulators)
+    os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")  # dlt: schema-inference notes are for source authors
+    world_dir = find_or_generate_world(console, world)
+    run = DemoRun(world_dir, warehouse, console)
+    # the collect endpoint needs only the events sources; parse once to validate the URL early
+    run.config = parse_config(demo_document(world_dir, warehouse, [], {}), origin="the demo configuration")
     for name, step in STEPS:
         started = time.perf_counter()
         step(run)
         run.timings[name] = time.perf_counter() - started
     print_summary(run)
+    if run.failures:
+        raise UserError(f"the demo finished with {len(run.failures)} failure(s); see the table above")

@@ -22,11 +22,10 @@ FRESH_WITHIN = {"events": timedelta(hours=24), "cloud": timedelta(hours=3)}
 
 
 def duplicate_ids(warehouse: Warehouse, schema: str, table: str | None) -> tuple[bool, dict]:
-    tables = [table] if table else tables_with_column(warehouse, schema, "id")
+    with_id = tables_with_column(warehouse, schema, "id")
+    tables = [t for t in with_id if t == table] if table else with_id
     duplicates = {}
     for name in tables:
-        if not warehouse.table_exists(schema, name):
-            continue
         rows = warehouse.query(f"SELECT count(*) - count(DISTINCT id) AS extra FROM {quoted(schema)}.{quoted(name)}")
         if rows[0]["extra"]:
             duplicates[name] = int(rows[0]["extra"])

@@ -11,21 +11,24 @@ from dagster_project.lib.policy import project_config, warehouse_kind, writer_po
 from dagster_project.lib.resources import HeadwaterResource
 
 AUDIENCE_MEMBERS = dg.AssetKey(["cdp", "audience_members"])
+PROFILES = dg.AssetKey(["cdp", "profiles"])
 
 
 def sync_key(name: str) -> dg.AssetKey:
     return dg.AssetKey(["syncs", name])
 
 
-def sync_input(sync) -> dg.AssetKey:
-    """The asset a sync reads: `cdp/audience_members` for an audience, else its model's table."""
-    return AUDIENCE_MEMBERS if sync.source.audience else dg.AssetKey(sync.source.model.split("."))
+def sync_inputs(sync) -> list[dg.AssetKey]:
+    """What a sync reads: `cdp/audience_members` for an audience, else its model's table; and
+    `cdp/profiles` always (the members' fields and everyone's consent come from it)."""
+    source = AUDIENCE_MEMBERS if sync.source.audience else dg.AssetKey(sync.source.model.split("."))
+    return sorted({source, PROFILES}, key=lambda key: key.path)
 
 
 def sync_asset(sync, destination_type: str, kind: str, pool: str | None) -> dg.AssetsDefinition:
     source = f"audience {sync.source.audience}" if sync.source.audience else f"model {sync.source.model}"
 
-    @dg.asset(key=sync_key(sync.name), deps=[sync_input(sync)], group_name="syncs", pool=pool,
+    @dg.asset(key=sync_key(sync.name), deps=sync_inputs(sync), group_name="syncs", pool=pool,
               kinds={kind, "reverse_etl"}, automation_condition=dg.AutomationCondition.eager(),
               tags={"headwater/destination_type": destination_type},
               description=f"Sync {sync.name}: {source} -> {sync.destination} ({destination_type}, {sync.mode}); "

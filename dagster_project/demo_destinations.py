@@ -1,0 +1,113 @@
+"""Every destination type Headwater supports, served by its local emulator, with a demo sync each.
+
+Why one table of entries: the demo promises "at least one sync for every destination", and
+a test checks that against `destinations.registry.DESTINATION_TYPES`; a new destination
+type is one more row here. The credentials are the emulators' own (they are not secrets),
+and every emulator still enforces its vendor's auth, limits and payload rules.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from headwater.loopback import LoopbackServer
+
+CONVERSIONS = {"model": "cdp.conversions"}
+
+
+@dataclass(frozen=True)
+class DemoDestination:
+    type: str
+    emulator: str                   # vendor key in EMULATOR_APPS
+    source: dict[str, str]          # the sync's source: an audience or a model
+    credentials: dict[str, str] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+    url_suffix: str = ""
+    mode: str = "upsert"
+
+
+# vendor -> "module:create_app" (called with no arguments: the emulators' documented defaults)
+EMULATOR_APPS = {vendor: f"destinations.emulators.{vendor}:create_app" for vendor in (
+    "meta", "google", "tiktok", "webhook", "slack", "mixpanel", "amplitude", "ga4", "mailchimp", "klaviyo")}
+
+GOOGLE_CREDENTIALS = {"client_id": "client-id", "client_secret": "client-secret", "refresh_token": "refresh-token"}
+
+DEMO_DESTINATIONS: tuple[DemoDestination, ...] = (
+    DemoDestination("meta_conversions", "meta", CONVERSIONS, {"access_token": "meta-test-token"}, {"pixel_id": "1234"}),
+    DemoDestination("meta_audience", "meta", {"audience": "high_value"}, {"access_token": "meta-test-token"},
+                    {"audience_id": "6001"}, mode="mirror"),
+    DemoDestination("google_conversions", "google", CONVERSIONS, GOOGLE_CREDENTIALS,
+                    {"operating_account_id": "1234567890", "product_destination_id": "555"}),
+    DemoDestination("google_customer_match", "google", {"audience": "purchasers"}, GOOGLE_CREDENTIALS,
+                    {"operating_account_id": "1234567890", "product_destination_id": "556"}, mode="mirror"),
+    DemoDestination("tiktok_events", "tiktok", CONVERSIONS, {"access_token": "tiktok-test-token"},
+                    {"pixel_code": "CPIXEL"}),
+    DemoDestination("tiktok_audience", "tiktok", {"audience": "cart_abandoners"}, {"access_token": "tiktok-test-token"},
+                    {"advertiser_id": "7001", "audience_id": "aud-1"}, mode="mirror"),
+    DemoDestination("webhook", "webhook", {"audience": "lapsed_customers"}, {"signing_secret": "webhook-secret"},
+                    {"path": "/headwater"}, mode="mirror"),
+    DemoDestination("slack", "slack", {"audience": "high_value"},
+                    {"webhook_url": "https://hooks.slack.com/services/T000/B000/XXXXXXXXXXXXXXXXXXXXXXXX"}, mode="mirror"),
+    DemoDestination("mixpanel_events", "mixpanel", CONVERSIONS, {"api_secret": "mp-api-secret-0123456789"}),
+    DemoDestination("mixpanel_profiles", "mixpanel", {"audience": "high_value"},
+                    {"project_token": "mp-token-0123456789abcdef"}, mode="mirror"),
+    DemoDestination("amplitude_events", "amplitude", CONVERSIONS, {"api_key": "amp-0123456789abcdef0123456789abcdef"}),
+    DemoDestination("amplitude_identify", "amplitude", {"audience": "lapsed_customers"},
+                    {"api_key": "amp-0123456789abcdef0123456789abcdef"}, mode="mirror"),
+    DemoDestination("ga4_events", "ga4", CONVERSIONS, {"api_secret": "ga4-secret-0123456789"},
+                    {"measurement_id": "G-HEADWATER1"}),
+    DemoDestination("mailchimp_audience", "mailchimp", {"audience": "newsletter_subscribers"},
+                    {"api_key": "fedcba9876543210fedcba9876543210-us21"}, {"list_id": "a1b2c3d4e5"},
+                    url_suffix="/3.0", mode="mirror"),
+    DemoDestination("klaviyo_list", "klaviyo", {"audience": "newsletter_subscribers"},
+                    {"api_key": "pk_0123456789abcdef0123456789abcdef01"}, {"list_id": "Y6nRLr"}, mode="mirror"),
+    DemoDestination("klaviyo_events", "klaviyo", CONVERSIONS, {"api_key": "pk_0123456789abcdef0123456789abcdef01"}),
+)
+
+
+def sync_name(entry: DemoDestination) -> str:
+    what = entry.source.get("audience") or "conversions"
+    return f"{what}_to_{entry.type}"
+
+
+class DestinationEmulators:
+    """The destination emulators on free loopback ports: `with DestinationEmulators() as d: d.config_sections()`."""
+
+    def __init__(self) -> None:
+        self.servers: dict[str, LoopbackServer] = {}
+
+    def start(self) -> "DestinationEmulators":
+        try:
+            for vendor, target in EMULATOR_APPS.items():
+                module_name, attribute = target.split(":")
+                app = getattr(importlib.import_module(module_name), attribute)()
+                self.servers[vendor] = LoopbackServer(app).start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        for server in self.servers.values():
+            server.stop()
+        self.servers.clear()
+
+    def __enter__(self) -> "DestinationEmulators":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def config_sections(self) -> dict[str, list[dict]]:
+        """The `destinations` and `syncs` sections: one destination and one sync per type."""
+        destinations, syncs = [], []
+        for entry in DEMO_DESTINATIONS:
+            server = self.servers[entry.emulator].url
+            settings = {**entry.settings, **({"token_url": server + "/token"} if entry.emulator == "google" else {})}
+            destinations.append({"name": entry.type, "type": entry.type, "base_url": server + entry.url_suffix,
+                                 "credentials": dict(entry.credentials), "settings": settings})
+            syncs.append({"name": sync_name(entry), "source": dict(entry.source), "destination": entry.type,
+                          "mode": entry.mode})
+        return {"destinations": destinations, "syncs": syncs}
