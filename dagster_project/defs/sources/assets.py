@@ -22,7 +22,7 @@ def cloud_source_assets(entry, warehouse: Warehouse, kind: str, pool: str | None
     name = entry.name
 
     @dlt_assets(dlt_source=build_source(entry), dlt_pipeline=cloud_pipeline(entry, warehouse),
-                name=f"{name}_source", group_name="sources",
+                name=f"{name}_source",
                 dagster_dlt_translator=HeadwaterDltTranslator(name, kind), pool=pool)
     def _pull(context: dg.AssetExecutionContext, dlt: DagsterDltResource, headwater: HeadwaterResource):
         config = headwater.config()
