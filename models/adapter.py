@@ -24,10 +24,24 @@ def transpile(sql: str, dialect: str) -> str:
     """One DuckDB statement in the engine's dialect."""
     if dialect == MODEL_DIALECT:
         return sql
-    statements = sqlglot.transpile(sql, read=MODEL_DIALECT, write=dialect)
+    statements = sqlglot.parse(sql, read=MODEL_DIALECT)
     if len(statements) != 1:
         raise ValueError(f"expected one SQL statement, got {len(statements)}")
-    return statements[0]
+    tree = statements[0]
+    if dialect == "postgres":
+        tree = tree.transform(_postgres_sha256)
+    return tree.sql(dialect=dialect)
+
+
+def _postgres_sha256(node: sqlglot.exp.Expression) -> sqlglot.exp.Expression:
+    """DuckDB's SHA256(text) is hex text; PostgreSQL's sha256 takes bytea and returns bytea, and
+    sqlglot leaves the call as it is, so spell it out: ENCODE(SHA256(CONVERT_TO(x, 'UTF8')), 'hex')."""
+    exp = sqlglot.exp
+    if not isinstance(node, exp.SHA2) or str(node.text("length") or "256") != "256":
+        return node
+    utf8 = exp.Anonymous(this="CONVERT_TO", expressions=[node.this.copy(), exp.Literal.string("UTF8")])
+    return exp.Anonymous(this="ENCODE", expressions=[exp.Anonymous(this="SHA256", expressions=[utf8]),
+                                                     exp.Literal.string("hex")])
 
 
 def quote(name: str) -> str:
