@@ -33,7 +33,10 @@ def profiles_sql(engine: Engine) -> str:
     identify = (f"LEFT JOIN (SELECT profile_id, {pivot} FROM cdp_staging.latest_traits GROUP BY profile_id) AS identify "
                 f"ON identify.profile_id = core.profile_id" if traits else "")
     return (f"SELECT {', '.join(columns)} FROM cdp_staging.profile_core AS core {identify} "
-            f"LEFT JOIN cdp.profile_traits AS computed ON computed.profile_id = core.profile_id")
+            f"LEFT JOIN cdp.profile_traits AS computed ON computed.profile_id = core.profile_id "
+            # people who asked to be suppressed or deleted are in no profile, so in no audience or sync
+            f"WHERE NOT EXISTS (SELECT 1 FROM cdp_staging.suppressed_profiles AS suppressed "
+            f"WHERE suppressed.profile_id = core.profile_id)")
 
 
 def write_profiles(model: Model, context: BuildContext, engine: Engine) -> None:

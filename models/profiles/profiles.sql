@@ -5,10 +5,11 @@ description: >
   marketing consent; traits.consent_default when none), order traits with RFM scores and
   segment, email engagement, then one column per identify trait (latest non-null value across
   sources, by traits.source_precedence, typed as sent) and one column per computed trait of
-  cdp.profile_traits. Columns from profile_id to email_clicks_30d are always present.
+  cdp.profile_traits. Columns from profile_id to email_clicks_30d are always present. People
+  suppressed or deleted by a privacy request are left out (cdp_staging.suppressed_profiles).
 materialized: runner
 runner: models.profiles.assemble:write_profiles
-depends_on: [cdp_staging.profile_core, cdp_staging.latest_traits, cdp.profile_traits]
+depends_on: [cdp_staging.profile_core, cdp_staging.latest_traits, cdp.profile_traits, cdp_staging.suppressed_profiles]
 columns:
   profile_id: the person's stable id (as in cdp.profile_identities)
   email: primary email, per traits.primary_identifier (most recently seen, or first seen)
