@@ -4,6 +4,9 @@ Why SQL: consent filtering, mapping and the fingerprint (an md5 over the mapped 
 and the sync's settings) all run in the warehouse, so an unchanged million-row audience
 costs one scan and no Python. Every mapped column is checked against the source table
 first, so a typo is a precise error naming the mapping field, not a SQL stack trace.
+People a privacy request suppressed or deleted count as having withdrawn consent: any of their
+identifiers (cdp.profile_identities) hashes to an active cdp.privacy_suppressions row. So the
+next run removes them from the vendor even before the models are rebuilt.
 Imports destinations.state and destinations.config.
 """
 
@@ -16,6 +19,8 @@ from destinations.config import SyncConfig
 from destinations.state import CONSENTED, SCHEMA, SqlSession, literal, quote, table
 
 PROFILES = ("cdp", "profiles")
+SUPPRESSIONS = ("cdp", "privacy_suppressions")
+IDENTITIES = ("cdp", "profile_identities")
 AUDIENCE_MEMBERS = ("cdp", "audience_members")
 DEFAULT_KEYS = ("conversion_id", "profile_id", "id")
 
@@ -88,6 +93,7 @@ def _audience_select(session, sync, mapping, consent, digest) -> str:
     consented = "TRUE"
     if consent != "none":
         consented = _consent_condition(profile_columns, "p", consent, sync.name, "cdp.profiles")
+    consented += _not_suppressed(session, "p.profile_id")
     select_list = ", ".join(_leading_columns("p.profile_id", consented, fields, digest)
                             + [f"{expr} AS {quote(field)}" for field, expr in fields])
     return (f"SELECT {select_list} FROM cdp.audience_members m JOIN cdp.profiles p "
@@ -123,6 +129,8 @@ def _model_select(session, sync, mapping, consent, digest) -> str:
             raise SyncDefinitionError(
                 f"sync {sync.name}: consent: {schema}.{name} has neither consent_{consent} nor profile_id to "
                 f"check consent by; add profile_id to the model, or set consent: none if it holds no personal data")
+    if "profile_id" in columns:
+        consented += _not_suppressed(session, "t.profile_id")
     select_list = ", ".join(_leading_columns(f"t.{quote(key)}", consented, fields, digest)
                             + [f"{expr} AS {quote(field)}" for field, expr in fields])
     return f"SELECT {select_list} FROM {quote(schema)}.{quote(name)} t{join}"
@@ -133,6 +141,22 @@ def _leading_columns(key: str, consented: str, fields: list[tuple[str, str]], di
     plan can remove them from the vendor) but are never sent."""
     return [f"CAST({key} AS VARCHAR) AS row_key", f"{_fingerprint([e for _, e in fields], digest)} AS fingerprint",
             f"({consented}) AS {CONSENTED}"]
+
+
+def _sha256_hex(session: SqlSession, expression: str) -> str:
+    if session.dialect == "duckdb":
+        return f"sha256({expression})"
+    return f"encode(sha256(convert_to({expression}, 'UTF8')), 'hex')"
+
+
+def _not_suppressed(session: SqlSession, profile_id: str) -> str:
+    """` AND NOT EXISTS (...)` when some person is suppressed; nothing (no cost) otherwise."""
+    if not session.columns(*SUPPRESSIONS) or not session.columns(*IDENTITIES) or not session.scalar(
+            "SELECT COUNT(*) AS n FROM cdp.privacy_suppressions WHERE active"):
+        return ""
+    return (f" AND NOT EXISTS (SELECT 1 FROM cdp.profile_identities si WHERE CAST(si.profile_id AS VARCHAR) = "
+            f"CAST({profile_id} AS VARCHAR) AND {_sha256_hex(session, 'si.id_value')} IN "
+            f"(SELECT identifier_hash FROM cdp.privacy_suppressions WHERE active))")
 
 
 def _consent_condition(columns: list[str], alias: str, consent: str, sync_name: str, where: str) -> str:
