@@ -33,6 +33,7 @@ COMMANDS: dict[str, str] = {
     "docs": "models.commands:docs",
     "privacy": "pipelines.privacy.commands:privacy",
     "audience": "models.audience_commands:audience",
+    "status": "dagster_project.status:status",
 }
 
 
