@@ -101,13 +101,18 @@ class DestinationEmulators:
         self.stop()
 
     def config_sections(self) -> dict[str, list[dict]]:
-        """The `destinations` and `syncs` sections: one destination and one sync per type."""
-        destinations, syncs = [], []
-        for entry in DEMO_DESTINATIONS:
-            server = self.servers[entry.emulator].url
-            settings = {**entry.settings, **({"token_url": server + "/token"} if entry.emulator == "google" else {})}
-            destinations.append({"name": entry.type, "type": entry.type, "base_url": server + entry.url_suffix,
-                                 "credentials": dict(entry.credentials), "settings": settings})
-            syncs.append({"name": sync_name(entry), "source": dict(entry.source), "destination": entry.type,
-                          "mode": entry.mode})
-        return {"destinations": destinations, "syncs": syncs}
+        return destination_sections({vendor: server.url for vendor, server in self.servers.items()})
+
+
+def destination_sections(urls: dict[str, str]) -> dict[str, list[dict]]:
+    """The `destinations` and `syncs` sections, one destination and one sync per type, for
+    emulators at `urls` (vendor -> base URL)."""
+    destinations, syncs = [], []
+    for entry in DEMO_DESTINATIONS:
+        server = urls[entry.emulator]
+        settings = {**entry.settings, **({"token_url": server + "/token"} if entry.emulator == "google" else {})}
+        destinations.append({"name": entry.type, "type": entry.type, "base_url": server + entry.url_suffix,
+                             "credentials": dict(entry.credentials), "settings": settings})
+        syncs.append({"name": sync_name(entry), "source": dict(entry.source), "destination": entry.type,
+                      "mode": entry.mode})
+    return {"destinations": destinations, "syncs": syncs}

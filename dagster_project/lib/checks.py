@@ -12,6 +12,7 @@ from typing import Any
 import dagster as dg
 
 from dagster_project.lib.resources import HeadwaterResource
+from dagster_project.lib.facts import quoted
 from headwater.warehouse import Warehouse
 
 Evaluation = tuple[bool, dict[str, Any]]
@@ -28,10 +29,6 @@ def warehouse_check(asset: dg.AssetKey, name: str, description: str, evaluate: C
         return dg.AssetCheckResult(passed=passed, severity=severity, metadata=metadata)
 
     return _check
-
-
-def quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def tables_with_column(warehouse: Warehouse, schema: str, column: str) -> list[str]:

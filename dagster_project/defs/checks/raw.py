@@ -12,7 +12,8 @@ from functools import partial
 
 import dagster as dg
 
-from dagster_project.lib.checks import quoted, tables_with_column, warehouse_check
+from dagster_project.lib.checks import tables_with_column, warehouse_check
+from dagster_project.lib.facts import last_completed_load, quoted
 from dagster_project.lib.policy import cloud_table_keys, project_config, spool_keys, writer_pool
 from headwater.warehouse import Warehouse
 from pipelines.segment_layout import QUARANTINE_TABLE
@@ -42,12 +43,9 @@ def quarantined_rows(warehouse: Warehouse, schema: str) -> tuple[bool, dict]:
 
 def last_load(warehouse: Warehouse, schema: str, within: timedelta) -> tuple[bool, dict]:
     """The source's newest completed dlt load (`<schema>._dlt_loads`) is recent enough."""
-    if not warehouse.table_exists(schema, "_dlt_loads"):
-        return False, {"last_load": "never"}
-    newest = warehouse.query(f"SELECT max(inserted_at) AS newest FROM {quoted(schema)}._dlt_loads WHERE status = 0")[0]["newest"]
+    newest = last_completed_load(warehouse, schema)
     if newest is None:
         return False, {"last_load": "never"}
-    newest = newest if newest.tzinfo else newest.replace(tzinfo=timezone.utc)
     age = datetime.now(timezone.utc) - newest
     return age <= within, {"last_load": newest.isoformat(), "age_hours": round(age.total_seconds() / 3600, 2),
                            "limit_hours": within.total_seconds() / 3600}

@@ -12,21 +12,19 @@ import dagster as dg
 
 from dagster_project.defs.syncs.assets import sync_key
 from dagster_project.lib.checks import warehouse_check
+from dagster_project.lib.facts import latest_sync_runs
 from dagster_project.lib.policy import project_config, writer_pool
 from headwater.warehouse import Warehouse
 
 
 def latest_run_errors(warehouse: Warehouse, sync: str) -> tuple[bool, dict]:
-    if not warehouse.table_exists("cdp", "sync_runs"):
-        return True, {"errors": 0, "note": "no run yet"}
-    runs = warehouse.query("SELECT run_id, status FROM cdp.sync_runs WHERE sync = %s "
-                           "ORDER BY finished_at DESC LIMIT 1", [sync])
-    if not runs:
+    latest = latest_sync_runs(warehouse).get(sync)
+    if latest is None:
         return True, {"errors": 0, "note": "no run yet"}
     rows = warehouse.query("SELECT error_code, count(*) AS n FROM cdp.sync_errors WHERE run_id = %s "
-                           "GROUP BY error_code ORDER BY error_code", [runs[0]["run_id"]])
+                           "GROUP BY error_code ORDER BY error_code", [latest["run_id"]])
     by_code = {str(r["error_code"]): int(r["n"]) for r in rows}
-    return not by_code, {"errors": sum(by_code.values()), "by_code": by_code, "run_status": runs[0]["status"],
+    return not by_code, {"errors": sum(by_code.values()), "by_code": by_code, "run_status": latest["status"],
                          "what_to_do": f"SELECT * FROM cdp.sync_errors WHERE sync = '{sync}'"}
 
 
