@@ -79,6 +79,8 @@ class IdentityConfig(BaseModel):
         description="strongest first: when a merge would break a limit, edges of the weaker type are dropped",
     )
     max_component_size: int = Field(1000, ge=2, description="most identifiers one profile may join")
+    isolate_shared_identifiers: bool = Field(
+        True, description="an identifier whose link broke a limit (a household email, a shared tablet) joins nobody")
 
     @field_validator("default_country")
     @classmethod

@@ -30,6 +30,8 @@ def test_explain_finds_an_email_typed_differently_and_lists_refused_links(wareho
     build(warehouse)
     explanations, rejections = explain(warehouse, config(), "  ANN@example.org ")
     assert [e.id_value for e in explanations] == ["ann@example.org"]
-    assert [(r["other_id_value"], r["reason"]) for r in rejections] == [("u-2", "limit_exceeded")]
-    assert any("not linked: email ann@example.org -- user_id u-2: limit_exceeded" in line
+    assert [(r["other_id_value"], r["reason"]) for r in rejections] == [("u-1", "shared_identifier"),
+                                                                        ("u-2", "shared_identifier")]
+    assert any("not linked: email ann@example.org -- user_id u-2: shared_identifier (email ann@example.org is "
+               "shared: would give one profile 2 user_id values (limit 1))" in line
                for line in render(explanations, rejections, "ANN@example.org"))

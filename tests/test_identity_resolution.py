@@ -65,12 +65,15 @@ def test_configured_blocked_value_for_one_type_only(warehouse):
     assert [r["reason"] for r in rejections(warehouse)] == ["blocked_value", "blocked_value"]
 
 
+NO_ISOLATION = {"isolate_shared_identifiers": False}
+
+
 def test_shared_device_keeps_the_first_user_and_drops_the_second_link(warehouse):
     load_raw(warehouse, "web", "identifies", [
         row(1, anonymous_id="family-ipad", user_id="u-mum", email="mum@home.io"),
         row(2, anonymous_id="family-ipad", user_id="u-son", email="son@home.io"),
     ])
-    build(warehouse)
+    build(warehouse, config(identity=NO_ISOLATION))
     mum, son = profile_of(warehouse, "user_id", "u-mum"), profile_of(warehouse, "user_id", "u-son")
     assert mum != son
     assert profile_of(warehouse, "anonymous_id", "family-ipad") == mum
@@ -87,13 +90,32 @@ def test_limit_breach_drops_the_weaker_edge_even_when_it_came_first(warehouse):
         row(4, anonymous_id="dev-1", user_id="u-lee"),       # weak edge anchored on a user id
         row(5, user_id="u-kim", email="kim@home.io"),        # strong (email) edge, latest
     ])
-    build(warehouse)
+    build(warehouse, config(identity=NO_ISOLATION))
     kim, lee = profile_of(warehouse, "user_id", "u-kim"), profile_of(warehouse, "user_id", "u-lee")
     assert kim != lee
     assert profile_of(warehouse, "email", "kim@home.io") == kim     # the strong edge won though it came last
     assert profile_of(warehouse, "anonymous_id", "dev-1") == lee    # a user-anchored link outranks an email-anchored one
     (refused,) = [r for r in rejections(warehouse) if r["reason"] == "limit_exceeded"]
     assert (refused["seen_at"], refused["other_id_value"]) == (at(3), "kim@home.io")
+
+
+def test_shared_identifier_joins_nobody_by_default(warehouse):
+    load_raw(warehouse, "web", "identifies", [
+        row(1, anonymous_id="family-ipad", user_id="u-mum", email="family@home.io"),
+        row(2, anonymous_id="dev-son", user_id="u-son", email="family@home.io"),
+        row(3, anonymous_id="family-ipad", email="grandma@home.io"),   # reachable only through the shared tablet
+    ])
+    build(warehouse)
+    mum, son = profile_of(warehouse, "user_id", "u-mum"), profile_of(warehouse, "user_id", "u-son")
+    shared_email = profile_of(warehouse, "email", "family@home.io")
+    assert len({mum, son, shared_email}) == 3
+    assert profiles(warehouse)[shared_email] == {("email", "family@home.io")}
+    assert profile_of(warehouse, "anonymous_id", "family-ipad") == mum    # the tablet itself was not contested
+    assert profile_of(warehouse, "email", "grandma@home.io") == mum
+    shared = [r for r in rejections(warehouse) if r["reason"] == "shared_identifier"]
+    assert {(r["other_id_value"], r["id_value"]) for r in shared} == {("u-mum", "family@home.io"),
+                                                                      ("u-son", "family@home.io")}
+    assert all("family@home.io is shared: would give one profile 2 user_id values" in r["detail"] for r in shared)
 
 
 def test_max_component_size_stops_a_hub_from_swallowing_everyone(warehouse):

@@ -8,7 +8,9 @@ edge by edge, strongest first (an edge is as strong as its weaker identifier; be
 the one with the stronger other end), then earliest first, like the sequential
 union-find that Segment Unify and Hightouch describe: an edge that would make a profile
 break a guard is dropped and recorded. That second pass reads only the conflicted
-components' edges, a small share of the graph, into Python.
+components' edges, a small share of the graph, into Python. An identifier whose link broke a
+limit is shared by people (identity.isolate_shared_identifiers): the conflicted component is
+then joined again without it, so nobody's records are joined through a household email.
 """
 
 from __future__ import annotations
@@ -54,8 +56,8 @@ class GuardedUnion:
             self.parent[node], node = root, self.parent[node]
         return root
 
-    def union(self, a: int, b: int) -> tuple[str, str] | None:
-        """Join the sets of a and b; returns (reason, detail) instead when a guard forbids it."""
+    def union(self, a: int, b: int) -> tuple[str, str, str | None] | None:
+        """Join the sets of a and b; returns (reason, detail, limited id type) when a guard forbids it."""
         root_a, root_b = self.find(a), self.find(b)
         if root_a == root_b:
             return None
@@ -64,10 +66,10 @@ class GuardedUnion:
             limit = self.limits.get(id_type)
             joined = left.per_type.get(id_type, 0) + right.per_type.get(id_type, 0)
             if limit is not None and joined > limit:
-                return "limit_exceeded", f"would give one profile {joined} {id_type} values (limit {limit})"
+                return "limit_exceeded", f"would give one profile {joined} {id_type} values (limit {limit})", id_type
         if left.size + right.size > self.max_size:
             return ("max_component_size",
-                    f"would give one profile {left.size + right.size} identifiers (limit {self.max_size})")
+                    f"would give one profile {left.size + right.size} identifiers (limit {self.max_size})", None)
         keep, gone = (root_a, root_b) if root_a < root_b else (root_b, root_a)
         self.parent[gone] = keep
         merged = self.profiles.pop(gone)
@@ -107,7 +109,7 @@ def write_identity_components(model: Model, context: BuildContext, engine: Engin
     engine.create_table(GUARD_REJECTIONS, REJECTION_COLUMNS)
     if engine.scalar("SELECT COUNT(*) AS n FROM _hw_conflicted"):
         _resolve_conflicts(engine, {name: rule.limit for name, rule in identity.id_types.items()},
-                           identity.max_component_size)
+                           identity.max_component_size, identity.isolate_shared_identifiers)
     engine.replace_table(model.target, """
         SELECT nodes.id_type, nodes.id_value, COALESCE(relabel.component, labels.component) AS component
         FROM _hw_nodes AS nodes
@@ -118,24 +120,54 @@ def write_identity_components(model: Model, context: BuildContext, engine: Engin
         engine.drop_table(scratch)
 
 
-def _resolve_conflicts(engine: Engine, limits: dict[str, int | None], max_size: int) -> None:
-    """Re-join each conflicted component edge by edge, strongest then earliest, skipping what breaks a guard."""
-    union = GuardedUnion(limits, max_size)
-    for row in engine.run("""
+def _resolve_conflicts(engine: Engine, limits: dict[str, int | None], max_size: int,
+                       isolate_shared: bool = True) -> None:
+    """Re-join each conflicted component edge by edge, strongest then earliest, skipping what breaks a guard.
+
+    With `isolate_shared`, an identifier seen directly with a second value of a limited type (a
+    household email typed by two user ids, a tablet both use) is shared by people; a
+    second pass then joins nobody through it, so records reachable only through it stay apart
+    instead of landing on whoever used it first.
+    """
+    nodes = engine.run("""
             SELECT nodes.node, nodes.id_type FROM _hw_nodes AS nodes
             JOIN _hw_labels AS labels ON labels.node = nodes.node
-            JOIN _hw_conflicted AS conflicted ON conflicted.component = labels.component"""):
-        union.add(row["node"], row["id_type"])
+            JOIN _hw_conflicted AS conflicted ON conflicted.component = labels.component""")
     edges = engine.run("""
         SELECT edges.* FROM _hw_edges AS edges
         JOIN _hw_labels AS labels ON labels.node = edges.a
         JOIN _hw_conflicted AS conflicted ON conflicted.component = labels.component
         ORDER BY edges.priority, edges.anchor_priority, edges.seen_at, edges.source, edges.source_table, edges.row_id,
                  edges.id_type, edges.id_value""")
+    union, rejected = _join(nodes, edges, limits, max_size, shared={})
+    if isolate_shared:
+        shared = {}
+        for edge, (reason, detail, limited_type) in rejected:
+            # seen directly with a second value of a limited type (a second user id): the other end is shared
+            if reason == "limit_exceeded" and limited_type in (edge["anchor_type"], edge["id_type"]):
+                other = ("b", "id") if edge["anchor_type"] == limited_type else ("a", "anchor")
+                shared.setdefault(edge[other[0]], f"{edge[other[1] + '_type']} {edge[other[1] + '_value']} "
+                                                  f"is shared: {detail}")
+        if shared:
+            union, rejected = _join(nodes, edges, limits, max_size, shared)
+    engine.insert_rows(GUARD_REJECTIONS, list(REJECTION_COLUMNS), [
+        [edge[c] for c in REJECTION_COLUMNS if c not in ("reason", "detail")] + list(refusal[:2])
+        for edge, refusal in rejected])
+    engine.insert_rows("_hw_relabel", ["node", "component"], [(node, union.find(node)) for node in union.parent])
+
+
+def _join(nodes: list[dict], edges: list[dict], limits: dict[str, int | None], max_size: int,
+          shared: dict[int, str]) -> tuple[GuardedUnion, list[tuple[dict, tuple[str, str, str | None]]]]:
+    union = GuardedUnion(limits, max_size)
+    for row in nodes:
+        union.add(row["node"], row["id_type"])
     rejected = []
     for edge in edges:
+        if edge["a"] in shared or edge["b"] in shared:
+            why = shared.get(edge["b"]) or shared[edge["a"]]
+            rejected.append((edge, ("shared_identifier", why, None)))
+            continue
         refusal = union.union(edge["a"], edge["b"])
         if refusal:
-            rejected.append([edge[c] for c in REJECTION_COLUMNS if c not in ("reason", "detail")] + list(refusal))
-    engine.insert_rows(GUARD_REJECTIONS, list(REJECTION_COLUMNS), rejected)
-    engine.insert_rows("_hw_relabel", ["node", "component"], [(node, union.find(node)) for node in union.parent])
+            rejected.append((edge, refusal))
+    return union, rejected

@@ -2,7 +2,8 @@
 description: >
   Every identifier link that was not used to join people, with the reason: a blocked
   placeholder value (blocked_value, with the pattern), a value that cannot be normalized
-  (invalid_phone), or a guard (limit_exceeded, max_component_size) refusing a merge.
+  (invalid_phone), a guard (limit_exceeded, max_component_size) refusing a merge, or an identifier
+  shared by people (shared_identifier: its link broke a limit, so it joins nobody).
 depends_on: [cdp_staging.identity_components]
 columns:
   source: the source (warehouse schema) of the raw row
@@ -13,7 +14,7 @@ columns:
   id_value: its value (normalized when it could be)
   other_id_type: type of the identifier it would have been linked to (empty when the row had none)
   other_id_value: that identifier's value
-  reason: blocked_value, invalid_phone, limit_exceeded or max_component_size
+  reason: blocked_value, invalid_phone, limit_exceeded, max_component_size or shared_identifier
   detail: the pattern that matched, or the limit that would have been broken
 --- */
 SELECT source, source_table, row_id, seen_at, id_type, id_value, anchor_type AS other_id_type,
