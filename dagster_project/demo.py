@@ -42,6 +42,7 @@ class DemoRun:
     timings: dict[str, float] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    deliveries: list[tuple[str, str, str, str]] = field(default_factory=list)  # destination, what, sent, unsent
 
 
 def find_or_generate_world(console: Console, world: Path | None = None) -> Path:
@@ -194,17 +195,15 @@ def summarize_warehouse(run: DemoRun) -> None:
 
 
 def summarize_syncs(run: DemoRun, metadata: dict[str, dict]) -> None:
-    lines = []
+    """One row per sync: what went to which destination, and what did not (retried next run)."""
     for sync in run.config.syncs:
         m = metadata.get(f"syncs/{sync.name}")
+        what = "conversions" if sync.source.model else f"audience {sync.source.audience}"
         if m is None:
-            lines.append(f"{sync.destination}: not run")
+            run.deliveries.append((sync.destination, what, "not run", "-"))
             continue
-        what = "conversions" if sync.source.model else f"{sync.source.audience} members"
-        failed = m.get("rows_failed", 0) + m.get("rows_skipped", 0)
-        lines.append(f"{sync.destination}: {m.get('rows_succeeded', 0):,} {what} sent"
-                     + (f", {failed:,} failed or skipped" if failed else ""))
-    run.summary["sent to destinations"] = "\n".join(lines)
+        unsent = m.get("rows_failed", 0) + m.get("rows_skipped", 0)
+        run.deliveries.append((sync.destination, what, f"{m.get('rows_succeeded', 0):,}", f"{unsent:,}"))
 
 
 STEPS = [("collect", step_collect), ("dagster", step_dagster)]
@@ -223,6 +222,16 @@ def print_summary(run: DemoRun) -> None:
         table.add_row("warnings", "\n".join(run.warnings))
     table.add_row("time", ", ".join(f"{name} {seconds:.1f}s" for name, seconds in run.timings.items()))
     run.console.print(table)
+    if run.deliveries:
+        sent = Table(title="Sent to destinations (emulators)", title_justify="left")
+        for column, justify in (("destination", "left"), ("what", "left"), ("sent", "right"),
+                                ("failed or skipped", "right")):
+            sent.add_column(column, justify=justify)
+        for row in run.deliveries:
+            sent.add_row(*row)
+        run.console.print(sent)
+        run.console.print("[dim]failed or skipped rows are in cdp.sync_errors with the vendor's reason "
+                          "(e.g. events older than the vendor accepts); they are retried next run[/dim]")
     warehouse = Warehouse(run.warehouse)
     where = warehouse.duckdb_path if warehouse.is_duckdb else warehouse.safe_url()
     run.console.print(f"\nQuery the warehouse: [bold]{where}[/bold] "
