@@ -46,6 +46,7 @@ def test_suppressed_person_leaves_profiles_audiences_and_mirror_syncs_until_unsu
         build_all(world)
         assert emails_in(warehouse, "cdp.profiles") == {BOB["email"]}
         assert emails_in(warehouse, "cdp.audience_members") == {BOB["email"]}
+        assert emails_in(warehouse, "cdp.events") == {BOB["email"]}, "her events leave cdp.events too"
         assert warehouse.query("SELECT COUNT(*) AS n FROM cdp.profile_identities WHERE id_value = %s",
                                [ANN["user_id"]])[0]["n"] == 1, "the graph keeps her, so a later delete finds her"
         assert world.sync("vip_meta").removes == 1
@@ -55,6 +56,7 @@ def test_suppressed_person_leaves_profiles_audiences_and_mirror_syncs_until_unsu
         build_all(world)
         assert emails_in(warehouse, "cdp.profiles") == {ANN_EMAIL, BOB["email"]}
         assert emails_in(warehouse, "cdp.audience_members") == {ANN_EMAIL, BOB["email"]}
+        assert emails_in(warehouse, "cdp.events") == {ANN_EMAIL, BOB["email"]}
         assert world.sync("vip_meta").upserts == 1 and world.sync("vip_tiktok").upserts == 1
     assert world.meta.members["6001"] == {meta_ann, meta_bob}
     assert tiktok_ann in world.tiktok.members["8001"]

@@ -71,5 +71,9 @@ def events_sql(engine: Engine, sources: list[tuple[str, str]]) -> str:
 
 def write_events(model: Model, context: BuildContext, engine: Engine) -> None:
     sources = [(source.name, source.type) for source in context.config.sources]
+    # a suppressed person is left out of every model, this one too (the graph keeps them, so a
+    # later delete or unsuppress still finds all their identifiers)
     engine.replace_table(model.target, f"SELECT * FROM ({events_sql(engine, sources)}) AS every_event "
-                                       f"WHERE occurred_at <= (SELECT as_of FROM cdp_staging.build_context)")
+                                       f"WHERE occurred_at <= (SELECT as_of FROM cdp_staging.build_context) "
+                                       f"AND NOT EXISTS (SELECT 1 FROM cdp_staging.suppressed_profiles AS s "
+                                       f"WHERE s.profile_id = every_event.profile_id)")

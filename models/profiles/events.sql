@@ -4,9 +4,10 @@ description: >
   every events source (tracks under their event name, pages as Page Viewed, screens, identifies,
   groups, aliases) and Mailchimp email activity (Email Opened, Email Link Clicked, Email Bounced),
   each with the person it belongs to. Properties stay in the per-event table named by event_table.
+  Events of people with an active privacy suppression are left out.
 materialized: runner
 runner: models.profiles.events:write_events
-depends_on: [cdp_staging.row_profiles, cdp.profile_identities, cdp_staging.build_context]
+depends_on: [cdp_staging.row_profiles, cdp.profile_identities, cdp_staging.build_context, cdp_staging.suppressed_profiles]
 columns:
   event_id: the event's id (Segment messageId; Mailchimp activity id); join key to event_table
   profile_id: the person it belongs to (empty when none of its identifiers is known)
