@@ -141,19 +141,29 @@ def _resolve_conflicts(engine: Engine, limits: dict[str, int | None], max_size: 
                  edges.id_type, edges.id_value""")
     union, rejected = _join(nodes, edges, limits, max_size, shared={})
     if isolate_shared:
-        shared = {}
-        for edge, (reason, detail, limited_type) in rejected:
-            # seen directly with a second value of a limited type (a second user id): the other end is shared
-            if reason == "limit_exceeded" and limited_type in (edge["anchor_type"], edge["id_type"]):
-                other = ("b", "id") if edge["anchor_type"] == limited_type else ("a", "anchor")
-                shared.setdefault(edge[other[0]], f"{edge[other[1] + '_type']} {edge[other[1] + '_value']} "
-                                                  f"is shared: {detail}")
+        shared = _shared_identifiers(rejected)
         if shared:
             union, rejected = _join(nodes, edges, limits, max_size, shared)
     engine.insert_rows(GUARD_REJECTIONS, list(REJECTION_COLUMNS), [
         [edge[c] for c in REJECTION_COLUMNS if c not in ("reason", "detail")] + list(refusal[:2])
         for edge, refusal in rejected])
     engine.insert_rows("_hw_relabel", ["node", "component"], [(node, union.find(node)) for node in union.parent])
+
+
+def _shared_identifiers(rejected: list[tuple[dict, tuple[str, str, str | None]]]) -> dict[int, str]:
+    """Node -> why it is shared: the end of a refused edge whose other end is a second value of a limited type."""
+    shared: dict[int, str] = {}
+    for edge, (reason, detail, limited_type) in rejected:
+        if reason != "limit_exceeded":
+            continue
+        if edge["anchor_type"] == limited_type:      # e.g. a second user id typed this email
+            node, id_type, value = edge["b"], edge["id_type"], edge["id_value"]
+        elif edge["id_type"] == limited_type:
+            node, id_type, value = edge["a"], edge["anchor_type"], edge["anchor_value"]
+        else:                                        # joined two limited values only indirectly
+            continue
+        shared.setdefault(node, f"{id_type} {value} is shared: {detail}")
+    return shared
 
 
 def _join(nodes: list[dict], edges: list[dict], limits: dict[str, int | None], max_size: int,
