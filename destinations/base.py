@@ -151,6 +151,9 @@ class Destination:
     requests_per_second: ClassVar[float] = 10.0
     concurrency: ClassVar[int] = 4
     supports_remove: ClassVar[bool] = False
+    # every mapped field is a match key (audiences): a changed row first removes the version
+    # delivered before, or a person whose email changed would stay in the audience twice
+    replace_on_change: ClassVar[bool] = False
     supports_deletion: ClassVar[bool] = False        # has a delete-person API: implement deletion_request
     # destination field -> the source column it reads by default (a user's mapping overrides)
     default_mapping: ClassVar[dict[str, str]] = {}

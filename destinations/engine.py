@@ -121,7 +121,8 @@ def run_sync(config: HeadwaterConfig, name: str, *, dry_run: bool = False, plan_
             build_snapshot(session, sync, mapping, consent, digest)
         except SyncDefinitionError as error:
             raise ConfigError(str(error)) from None
-        counts = build_plan(session, sync.name, sync.mode, full, destination.supports_remove)
+        counts = build_plan(session, sync.name, sync.mode, full, destination.supports_remove,
+                            destination.replace_on_change)
         report.upserts, report.removes = counts.upserts, counts.removes
         report.rows_planned = counts.upserts + counts.removes
         source = f"audience {sync.source.audience}" if sync.source.audience else f"model {sync.source.model}"
@@ -166,7 +167,7 @@ async def _deliver_all(session, sync, destination, context, report, entry, timin
                 report.status, report.message = "failed", destination.redact(str(error))
         deliverer = Deliverer(destination, client, context, timing=timing, concurrency=entry.concurrency,
                               rate=entry.requests_per_second, plan=plan)
-        for action in ("upsert", "remove"):
+        for action in ("remove", "upsert"):  # removes first: a replaced row leaves before it returns
             if report.status == "failed":
                 break
             batcher = Batcher(destination, action, skipped)

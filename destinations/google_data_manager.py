@@ -194,6 +194,7 @@ class _DataManager(Destination):
 
 class GoogleCustomerMatch(_DataManager):
     type_name = "google_customer_match"
+    replace_on_change = True
     batch_size = 10_000
     supports_remove = True
     default_mapping = {"email": "email", "phone": "phone", "first_name": "first_name", "last_name": "last_name",

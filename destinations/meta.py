@@ -165,6 +165,7 @@ AUDIENCE_SCHEMA = (("EMAIL", "email"), ("PHONE", "phone"), ("FN", "first_name"),
 
 class MetaCustomAudience(_MetaBase):
     type_name = "meta_audience"
+    replace_on_change = True
     batch_size = 10_000
     requests_per_second = 10.0
     concurrency = 4

@@ -136,7 +136,8 @@ class PlanCounts:
     source_rows: int
 
 
-def build_plan(session: SqlSession, sync_name: str, mode: str, full: bool, can_remove: bool = False) -> PlanCounts:
+def build_plan(session: SqlSession, sync_name: str, mode: str, full: bool, can_remove: bool = False,
+               replace_on_change: bool = False) -> PlanCounts:
     """Write plan__S from snapshot__S and delivered__S: adds, changes and removes.
 
     Only consented rows are upserted. Removes: in `mirror` mode every delivered row that
@@ -160,6 +161,9 @@ def build_plan(session: SqlSession, sync_name: str, mode: str, full: bool, can_r
     elif not full and can_remove:
         parts.append(f"SELECT d.row_key, 'remove' AS action FROM {delivered} d JOIN {snapshot} s "
                      f"ON s.row_key = d.row_key WHERE NOT {consented}")
+    if not full and replace_on_change and mode != "add_only":
+        parts.append(f"SELECT d.row_key, 'remove' AS action FROM {delivered} d JOIN {snapshot} s "
+                     f"ON s.row_key = d.row_key WHERE {consented} AND d.fingerprint <> s.fingerprint")
     session.replace_table_as(plan, " UNION ALL ".join(parts))
     session.index_row_key("plan", sync_name)
     counts = {r["action"]: r["n"] for r in session.run(f"SELECT action, COUNT(*) AS n FROM {plan} GROUP BY action")}
@@ -197,8 +201,9 @@ def commit_delivery(session: SqlSession, sync_name: str, failed: list[tuple[str,
     delivered, snapshot, plan, failed_table = (table(k, sync_name) for k in ("delivered", "snapshot", "plan", "failed"))
     session.replace_table_as(failed_table, "SELECT CAST(NULL AS VARCHAR) AS row_key, CAST(NULL AS VARCHAR) AS action WHERE 1 = 0")
     session.insert_many(f"INSERT INTO {failed_table} (row_key, action) VALUES (%s, %s)", failed)
+    # a row whose remove or upsert failed keeps its delivered version: a replace is all or nothing
     succeeded = (f"SELECT p.row_key, p.action FROM {plan} p WHERE NOT EXISTS "
-                 f"(SELECT 1 FROM {failed_table} f WHERE f.row_key = p.row_key AND f.action = p.action)")
+                 f"(SELECT 1 FROM {failed_table} f WHERE f.row_key = p.row_key)")
     columns = session.columns(SCHEMA, f"snapshot__{sync_name}")
     column_list = ", ".join(quote(c) for c in columns)
     session.run(f"DELETE FROM {delivered} WHERE row_key IN (SELECT row_key FROM ({succeeded}) ok)")

@@ -138,6 +138,7 @@ class TikTokAudienceSettings(DestinationSettings):
 
 class TikTokAudience(_TikTok):
     type_name = "tiktok_audience"
+    replace_on_change = True
     batch_size = 10_000
     supports_remove = True
     default_mapping = {"email": "email", "phone": "phone"}

@@ -74,10 +74,13 @@ def test_changed_rows_send_only_the_diff_and_mirror_removes_leavers_and_withdraw
     execute(warehouse, "UPDATE cdp.profiles SET consent_advertising = FALSE WHERE profile_id = 'p00008'")
     report = run(config)
 
-    assert (report.upserts, report.removes) == (1, 2)
+    # p00004 changed: its old version is removed, then the new one added (audience rows are match keys)
+    assert (report.upserts, report.removes) == (1, 3)
+    assert [body["method"] for body in meta.control.bodies] == ["DELETE", "POST"]
     by_method = {body["method"]: body["payload"]["data"] for body in meta.control.bodies}
     assert [row[0] for row in by_method["POST"]] == [email_hash(4)]
-    assert sorted(row[0] for row in by_method["DELETE"]) == sorted([email_hash(7), email_hash(8)])
+    assert by_method["POST"][0][3] == hashed("meta", "last_name", "smith")
+    assert sorted(row[0] for row in by_method["DELETE"]) == sorted([email_hash(4), email_hash(7), email_hash(8)])
     assert meta.control.members["6001"] == {email_hash(i) for i in range(10) if i not in (7, 8)}
     assert run(config).rows_planned == 0
 
