@@ -187,7 +187,11 @@ class Deliverer:
                 await self._deliver_batch(batch.only(rest))
         elif outcome.kind in ("reject", "rows") and len(batch) > 1:
             first, second = batch.split()
-            await asyncio.gather(self._deliver_batch(first), self._deliver_batch(second))
+            if batch.last:  # the half that closes a vendor session must arrive after the other
+                await self._deliver_batch(first)
+                await self._deliver_batch(second)
+            else:
+                await asyncio.gather(self._deliver_batch(first), self._deliver_batch(second))
         elif outcome.kind == "fatal":
             self.report.fatal = self.destination.redact(f"{outcome.code}: {outcome.message}")
             self._fail(batch, outcome.code, outcome.message)
