@@ -194,6 +194,22 @@ class MetaCustomAudience(_MetaBase):
         return HttpRequest(method, f"{self.base_url}/{self.settings.api_version}/{self.settings.audience_id}/users",
                            body=body)
 
+    def parse_response(self, response: httpx.Response, batch: Batch) -> Outcome:
+        """A 200 may still name invalid entries (`invalid_entry_samples`): those rows failed."""
+        outcome = super().parse_response(response, batch)
+        if outcome.kind != "ok":
+            return outcome
+        try:
+            samples = response.json().get("invalid_entry_samples") or {}
+        except ValueError:
+            return outcome
+        if samples:
+            for index, row in enumerate(batch.items):
+                bad = next((value for value in row if value in samples), None)
+                if bad is not None:
+                    outcome.row_errors[index] = ("invalid_entry", f"Meta refused the entry: {samples[bad]}")
+        return outcome
+
     async def check_credentials(self, client: httpx.AsyncClient) -> str:
         return await self._check_object(client, self.settings.audience_id, "custom audience")
 

@@ -211,3 +211,15 @@ def test_withdrawn_consent_removes_the_person_even_in_upsert_mode(warehouse, met
     assert meta.control.members["6001"] == {email_hash(i) for i in (0, 1, 3)}
     execute(warehouse, "UPDATE cdp.profiles SET consent_advertising = TRUE WHERE profile_id = 'p00002'")
     assert run(config).upserts == 1  # granted again: sent again
+
+
+def test_custom_audience_invalid_entries_in_a_200_are_row_errors_retried_next_run(duckdb_warehouse, meta):
+    create_cdp(duckdb_warehouse, [profile(i) for i in range(4)], [("vip", f"p{i:05d}") for i in range(4)])
+    config = audience_config(duckdb_warehouse, meta)
+    meta.control.reject_value(email_hash(2))
+    report = run(config)
+    assert (report.rows_succeeded, report.rows_failed) == (3, 1)
+    assert duckdb_warehouse.query("SELECT row_key, error_code FROM cdp.sync_errors") == [
+        {"row_key": "p00002", "error_code": "invalid_entry"}]
+    meta.control.rejected_values.clear()
+    assert run(config).rows_planned == 1 and meta.control.members["6001"] == {email_hash(i) for i in range(4)}
