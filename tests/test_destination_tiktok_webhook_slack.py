@@ -169,3 +169,15 @@ def test_credential_checks_for_tiktok_webhook_and_slack_say_what_is_wrong(serve)
     PlanWriter(sink, slack_destination).write(slack_destination.build_request(
         Batch("upsert", ["k"], [{"value": None, "currency": None}], ["f"]), RunContext("s", "r", "audience vip", 1)))
     assert "NOT-THE-HOOK" not in sink.getvalue() and "***" in sink.getvalue()
+
+
+def test_a_sync_can_override_the_consent_category(duckdb_warehouse, serve):
+    hook = serve(webhook_emulator)
+    create_cdp(duckdb_warehouse, [profile(0), profile(1, consent_email=False), profile(2, consent_advertising=False)],
+               [("vip", f"p{i:05d}") for i in range(3)])
+    run_sync(webhook_config(duckdb_warehouse, hook), "vip_hook", timing=VirtualTime())
+    assert hook.control.members["vip_hook"] == {"p00000", "p00001", "p00002"}  # webhook default: no consent needed
+
+    hook_email = serve(webhook_emulator)
+    run_sync(webhook_config(duckdb_warehouse, hook_email, consent="email"), "vip_hook", timing=VirtualTime(), full=True)
+    assert hook_email.control.members["vip_hook"] == {"p00000", "p00002"}
