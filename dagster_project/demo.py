@@ -22,7 +22,7 @@ import yaml
 from rich.console import Console
 
 from headwater.cli import UserError
-from headwater.config import CONFIG_ENV, HeadwaterConfig, parse_config
+from headwater.config import CONFIG_ENV, ConfigError, HeadwaterConfig, parse_config
 from headwater.loopback import LoopbackServer
 
 SAMPLE_WORLD = Path("data/sample")
@@ -252,7 +252,11 @@ def demo(warehouse: str, world: Path | None) -> None:
     world_dir = find_or_generate_world(console, world)
     run = DemoRun(world_dir, warehouse, console)
     # the collect endpoint needs only the events sources; parse once to validate the URL early
-    run.config = parse_config(demo_document(world_dir, warehouse, [], {}), origin="the demo configuration")
+    try:
+        run.config = parse_config(demo_document(world_dir, warehouse, [], {}), origin="the demo configuration")
+    except ConfigError as error:
+        problem = str(error).splitlines()[-1].strip().replace("Value error, ", "")
+        raise UserError(f"--{problem}") from None
     for name, step in STEPS:
         started = time.perf_counter()
         step(run)

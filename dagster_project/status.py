@@ -38,7 +38,7 @@ def sources_table(config, warehouse: Warehouse, now: datetime) -> Table:
 
     table = Table(title="Sources", title_justify="left")
     for column in ("source", "type", "last load", "tables", "quarantined"):
-        table.add_column(column)
+        table.add_column(column, no_wrap=True)
     for entry in config.sources:
         quarantined = "0"
         if warehouse.table_exists(entry.name, "_quarantine"):
@@ -64,16 +64,16 @@ def syncs_table(config, warehouse: Warehouse, now: datetime) -> Table:
 
     runs = latest_sync_runs(warehouse)
     table = Table(title="Syncs", title_justify="left")
-    table.add_column("sync", no_wrap=True)
-    for column in ("from -> to", "last run", "status", "sent ok", "failed"):
-        table.add_column(column)
+    table.add_column("sync", overflow="fold", ratio=3)
+    table.add_column("destination", overflow="fold", ratio=2)
+    for column in ("last run", "status", "sent", "failed"):
+        table.add_column(column, no_wrap=True, justify="right" if column in ("sent", "failed") else "left")
     for sync in config.syncs:
-        source = f"audience {sync.source.audience}" if sync.source.audience else sync.source.model
         run = runs.get(sync.name)
         if run is None:
-            table.add_row(sync.name, f"{source} -> {sync.destination}", "never", "-", "-", "-")
+            table.add_row(sync.name, sync.destination, "never", "-", "-", "-")
             continue
-        table.add_row(sync.name, f"{source} -> {sync.destination}", ago(run["finished_at"], now, short=True), run["status"],
+        table.add_row(sync.name, sync.destination, ago(run["finished_at"], now, short=True), run["status"],
                       f"{run['rows_succeeded']:,}", f"{run['rows_failed'] + run['rows_skipped']:,}")
     return table
 
