@@ -34,17 +34,15 @@ def ago(moment: datetime | None, now: datetime, short: bool = False) -> str:
 
 
 def sources_table(config, warehouse: Warehouse, now: datetime) -> Table:
-    from dagster_project.lib.facts import last_completed_load, raw_tables
+    from dagster_project.lib.facts import asking, last_completed_load, quarantined, raw_tables
 
     table = Table(title="Sources", title_justify="left")
     for column in ("source", "type", "last load", "tables", "quarantined"):
         table.add_column(column, no_wrap=True)
-    for entry in config.sources:
-        quarantined = "0"
-        if warehouse.table_exists(entry.name, "_quarantine"):
-            quarantined = f"{warehouse.query(f'SELECT count(*) AS n FROM {entry.name}._quarantine')[0]['n']:,}"
-        table.add_row(entry.name, entry.type, ago(last_completed_load(warehouse, entry.name), now),
-                      str(len(raw_tables(warehouse, entry.name))), quarantined)
+    with asking(warehouse) as ask:
+        for entry in config.sources:
+            table.add_row(entry.name, entry.type, ago(last_completed_load(ask, entry.name), now),
+                          str(len(raw_tables(ask, entry.name))), f"{quarantined(ask, entry.name):,}")
     return table
 
 
@@ -60,9 +58,10 @@ def backlog_table(spool_dir) -> Table:
 
 
 def syncs_table(config, warehouse: Warehouse, now: datetime) -> Table:
-    from dagster_project.lib.facts import latest_sync_runs
+    from dagster_project.lib.facts import asking, latest_sync_runs
 
-    runs = latest_sync_runs(warehouse)
+    with asking(warehouse) as ask:
+        runs = latest_sync_runs(ask)
     table = Table(title="Syncs", title_justify="left")
     table.add_column("sync", overflow="fold", ratio=3)
     table.add_column("destination", overflow="fold", ratio=2)

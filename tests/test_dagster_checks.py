@@ -12,6 +12,7 @@ from dagster_project.defs.checks.profiles import audience_swings, profiles_witho
 from dagster_project.defs.checks.raw import duplicate_ids, last_load, quarantined_rows
 from dagster_project.defs.checks.syncs import latest_run_errors
 from dagster_project.lib.checks import warehouse_check
+from dagster_project.lib.facts import asking
 from dagster_project.lib.resources import HeadwaterResource
 from headwater.warehouse import Warehouse
 
@@ -23,6 +24,12 @@ def run(warehouse: Warehouse, *statements: str, params: list | None = None) -> N
             cursor.execute(sql.replace("%s", "?") if warehouse.is_duckdb and params else sql, params)
 
 
+def ask(rule, warehouse: Warehouse, *args, **kwargs):
+    """Evaluate a check's rule the way the check does: on one warehouse connection."""
+    with asking(warehouse) as question:
+        return rule(question, *args, **kwargs)
+
+
 def utc_naive(moment: datetime) -> datetime:
     return moment.astimezone(timezone.utc).replace(tzinfo=None)
 
@@ -30,43 +37,43 @@ def utc_naive(moment: datetime) -> datetime:
 def test_raw_ids_unique_passes_then_fails_on_a_duplicated_id(warehouse):
     run(warehouse, "CREATE SCHEMA web", "CREATE TABLE web.tracks (id VARCHAR, event VARCHAR)",
         "CREATE TABLE web._dlt_loads (load_id VARCHAR)", "INSERT INTO web.tracks VALUES ('m1', 'a'), ('m2', 'b')")
-    assert duplicate_ids(warehouse, "web", None) == (True, {"tables_checked": 1, "duplicate_ids": {}})
+    assert ask(duplicate_ids, warehouse, "web", None) == (True, {"tables_checked": 1, "duplicate_ids": {}})
     run(warehouse, "INSERT INTO web.tracks VALUES ('m1', 'replayed')")
-    passed, metadata = duplicate_ids(warehouse, "web", None)
+    passed, metadata = ask(duplicate_ids, warehouse, "web", None)
     assert not passed and metadata["duplicate_ids"] == {"tracks": 1}
-    assert duplicate_ids(warehouse, "web", "tracks")[0] is False
+    assert ask(duplicate_ids, warehouse, "web", "tracks")[0] is False
 
 
 def test_quarantine_warns_while_rows_wait(warehouse):
     run(warehouse, "CREATE SCHEMA web")
-    assert quarantined_rows(warehouse, "web")[0]  # no quarantine table yet: nothing waits
+    assert ask(quarantined_rows, warehouse, "web")[0]  # no quarantine table yet: nothing waits
     run(warehouse, "CREATE TABLE web._quarantine (id VARCHAR, reason VARCHAR)")
-    assert quarantined_rows(warehouse, "web")[0]
+    assert ask(quarantined_rows, warehouse, "web")[0]
     run(warehouse, "INSERT INTO web._quarantine VALUES ('q1', 'type conflict')")
-    passed, metadata = quarantined_rows(warehouse, "web")
+    passed, metadata = ask(quarantined_rows, warehouse, "web")
     assert not passed and metadata["quarantined_rows"] == 1 and "quarantine list --source web" in metadata["what_to_do"]
 
 
 def test_source_freshness_fails_when_the_last_completed_load_is_too_old(warehouse):
     run(warehouse, "CREATE SCHEMA shop",
         "CREATE TABLE shop._dlt_loads (load_id VARCHAR, status BIGINT, inserted_at TIMESTAMP)")
-    assert last_load(warehouse, "shop", timedelta(hours=3)) == (False, {"last_load": "never"})
+    assert ask(last_load, warehouse, "shop", timedelta(hours=3)) == (False, {"last_load": "never"})
     now = datetime.now(timezone.utc)
     run(warehouse, "INSERT INTO shop._dlt_loads VALUES ('1', 0, %s), ('2', 1, %s)",
         params=[utc_naive(now - timedelta(hours=5)), utc_naive(now)])  # the recent load did not complete
-    passed, metadata = last_load(warehouse, "shop", timedelta(hours=3))
+    passed, metadata = ask(last_load, warehouse, "shop", timedelta(hours=3))
     assert not passed and metadata["age_hours"] >= 5
     run(warehouse, "INSERT INTO shop._dlt_loads VALUES ('3', 0, %s)", params=[utc_naive(now - timedelta(minutes=10))])
-    assert last_load(warehouse, "shop", timedelta(hours=3))[0]
+    assert ask(last_load, warehouse, "shop", timedelta(hours=3))[0]
 
 
 def test_a_profile_without_an_identity_fails_the_check(warehouse):
     run(warehouse, "CREATE SCHEMA cdp", "CREATE TABLE cdp.profiles (profile_id VARCHAR)",
         "CREATE TABLE cdp.profile_identities (profile_id VARCHAR, identifier VARCHAR)",
         "INSERT INTO cdp.profiles VALUES ('p1'), ('p2')", "INSERT INTO cdp.profile_identities VALUES ('p1', 'e1')")
-    assert profiles_without_identity(warehouse) == (False, {"profiles_without_identity": 1})
+    assert ask(profiles_without_identity, warehouse) == (False, {"profiles_without_identity": 1})
     run(warehouse, "INSERT INTO cdp.profile_identities VALUES ('p2', 'e2')")
-    assert profiles_without_identity(warehouse)[0]
+    assert ask(profiles_without_identity, warehouse)[0]
 
 
 def seed_audiences(warehouse: Warehouse, leavers: int) -> None:
@@ -87,10 +94,10 @@ def seed_audiences(warehouse: Warehouse, leavers: int) -> None:
 
 def test_audience_size_change_warns_only_above_the_threshold(warehouse):
     seed_audiences(warehouse, leavers=5)  # 10 -> 5: exactly half, allowed
-    passed, metadata = audience_swings(warehouse, threshold=0.5)
+    passed, metadata = ask(audience_swings, warehouse, threshold=0.5)
     assert passed and metadata["sizes"] == {"fans": 5, "new": 3}
     seed_audiences(warehouse, leavers=6)  # 10 -> 4
-    passed, metadata = audience_swings(warehouse, threshold=0.5)
+    passed, metadata = ask(audience_swings, warehouse, threshold=0.5)
     assert not passed and metadata["swings_over_threshold"] == {"fans": "10 -> 4"}
 
 
@@ -98,13 +105,13 @@ def test_sync_errors_warn_for_the_latest_run_only(warehouse):
     run(warehouse, "CREATE SCHEMA cdp",
         "CREATE TABLE cdp.sync_runs (run_id VARCHAR, sync VARCHAR, status VARCHAR, finished_at TIMESTAMP)",
         "CREATE TABLE cdp.sync_errors (run_id VARCHAR, sync VARCHAR, error_code VARCHAR)")
-    assert latest_run_errors(warehouse, "vip")[0]  # never ran: nothing to warn about
+    assert ask(latest_run_errors, warehouse, "vip")[0]  # never ran: nothing to warn about
     run(warehouse, "INSERT INTO cdp.sync_runs VALUES ('r1', 'vip', 'partial', '2026-01-01 00:00:00')",
         "INSERT INTO cdp.sync_errors VALUES ('r1', 'vip', '400'), ('r1', 'vip', '400'), ('r1', 'vip', 'skipped')")
-    passed, metadata = latest_run_errors(warehouse, "vip")
+    passed, metadata = ask(latest_run_errors, warehouse, "vip")
     assert not passed and metadata["by_code"] == {"400": 2, "skipped": 1}
     run(warehouse, "INSERT INTO cdp.sync_runs VALUES ('r2', 'vip', 'succeeded', '2026-01-02 00:00:00')")
-    assert latest_run_errors(warehouse, "vip")[0]  # the retry delivered them
+    assert ask(latest_run_errors, warehouse, "vip")[0]  # the retry delivered them
 
 
 @pytest.mark.parametrize("warn, severity", [(False, dg.AssetCheckSeverity.ERROR), (True, dg.AssetCheckSeverity.WARN)])

@@ -12,28 +12,20 @@ from typing import Any
 import dagster as dg
 
 from dagster_project.lib.resources import HeadwaterResource
-from dagster_project.lib.facts import quoted
-from headwater.warehouse import Warehouse
+from dagster_project.lib.facts import Ask, asking
 
 Evaluation = tuple[bool, dict[str, Any]]
 
 
-def warehouse_check(asset: dg.AssetKey, name: str, description: str, evaluate: Callable[[Warehouse], Evaluation],
+def warehouse_check(asset: dg.AssetKey, name: str, description: str, evaluate: Callable[[Ask], Evaluation],
                     *, warn: bool = False, pool: str | None = None) -> dg.AssetChecksDefinition:
     """A check on `asset` that fails (or only warns, `warn=True`) when `evaluate` says so."""
     severity = dg.AssetCheckSeverity.WARN if warn else dg.AssetCheckSeverity.ERROR
 
     @dg.asset_check(asset=asset, name=name, description=description, pool=pool)
     def _check(headwater: HeadwaterResource) -> dg.AssetCheckResult:
-        passed, metadata = evaluate(headwater.warehouse())
+        with asking(headwater.warehouse()) as ask:
+            passed, metadata = evaluate(ask)
         return dg.AssetCheckResult(passed=passed, severity=severity, metadata=metadata)
 
     return _check
-
-
-def tables_with_column(warehouse: Warehouse, schema: str, column: str) -> list[str]:
-    """Tables of `schema` having `column`, dlt's and quarantine bookkeeping tables left out."""
-    rows = warehouse.query(
-        "SELECT table_name FROM information_schema.columns WHERE table_schema = %s AND column_name = %s "
-        "ORDER BY table_name", [schema, column])
-    return [r["table_name"] for r in rows if not r["table_name"].startswith("_")]

@@ -13,21 +13,21 @@ import dagster as dg
 
 from dagster_project.lib.checks import warehouse_check
 from dagster_project.lib.policy import project_config, writer_pool
-from headwater.warehouse import Warehouse
+from dagster_project.lib.facts import Ask
 
 AUDIENCE_SWING = 0.5  # warn when an audience changes by more than half in one build
 
 
-def profiles_without_identity(warehouse: Warehouse) -> tuple[bool, dict]:
-    rows = warehouse.query(
+def profiles_without_identity(ask: Ask) -> tuple[bool, dict]:
+    rows = ask(
         "SELECT count(*) AS n FROM cdp.profiles p WHERE NOT EXISTS "
         "(SELECT 1 FROM cdp.profile_identities i WHERE i.profile_id = p.profile_id)")
     return rows[0]["n"] == 0, {"profiles_without_identity": int(rows[0]["n"])}
 
 
-def audience_swings(warehouse: Warehouse, threshold: float = AUDIENCE_SWING) -> tuple[bool, dict]:
+def audience_swings(ask: Ask, threshold: float = AUDIENCE_SWING) -> tuple[bool, dict]:
     """Size now vs before the latest build, from cdp.audience_history and the build's as_of."""
-    rows = warehouse.query(
+    rows = ask(
         "WITH build AS (SELECT as_of FROM cdp_staging.build_context) "
         "SELECT h.audience, "
         "  sum(CASE WHEN h.exited_at IS NULL THEN 1 ELSE 0 END) AS size_now, "

@@ -12,38 +12,35 @@ from functools import partial
 
 import dagster as dg
 
-from dagster_project.lib.checks import tables_with_column, warehouse_check
-from dagster_project.lib.facts import last_completed_load, quoted
+from dagster_project.lib.checks import warehouse_check
+from dagster_project.lib.facts import Ask, last_completed_load, literal, quarantined, quoted, tables_with_column
 from dagster_project.lib.policy import cloud_table_keys, project_config, spool_keys, writer_pool
-from headwater.warehouse import Warehouse
-from pipelines.segment_layout import QUARANTINE_TABLE
 
 # events may be quiet for a day; cloud sources are pulled hourly
 FRESH_WITHIN = {"events": timedelta(hours=24), "cloud": timedelta(hours=3)}
 
 
-def duplicate_ids(warehouse: Warehouse, schema: str, table: str | None) -> tuple[bool, dict]:
-    with_id = tables_with_column(warehouse, schema, "id")
+def duplicate_ids(ask: Ask, schema: str, table: str | None) -> tuple[bool, dict]:
+    """Extra copies of an id per table, counted in one query over every table checked."""
+    with_id = tables_with_column(ask, schema, "id")
     tables = [t for t in with_id if t == table] if table else with_id
-    duplicates = {}
-    for name in tables:
-        rows = warehouse.query(f"SELECT count(*) - count(DISTINCT id) AS extra FROM {quoted(schema)}.{quoted(name)}")
-        if rows[0]["extra"]:
-            duplicates[name] = int(rows[0]["extra"])
+    duplicates: dict[str, int] = {}
+    if tables:
+        union = " UNION ALL ".join(f"SELECT {literal(name)} AS table_name, count(*) - count(DISTINCT id) AS extra "
+                                   f"FROM {quoted(schema)}.{quoted(name)}" for name in tables)
+        duplicates = {r["table_name"]: int(r["extra"]) for r in ask(union) if r["extra"]}
     return not duplicates, {"tables_checked": len(tables), "duplicate_ids": duplicates}
 
 
-def quarantined_rows(warehouse: Warehouse, schema: str) -> tuple[bool, dict]:
-    if not warehouse.table_exists(schema, QUARANTINE_TABLE):
-        return True, {"quarantined_rows": 0}
-    count = int(warehouse.query(f"SELECT count(*) AS n FROM {quoted(schema)}.{quoted(QUARANTINE_TABLE)}")[0]["n"])
+def quarantined_rows(ask: Ask, schema: str) -> tuple[bool, dict]:
+    count = quarantined(ask, schema)
     return count == 0, {"quarantined_rows": count,
                         "what_to_do": f"headwater quarantine list --source {schema}; fix, then quarantine replay"}
 
 
-def last_load(warehouse: Warehouse, schema: str, within: timedelta) -> tuple[bool, dict]:
+def last_load(ask: Ask, schema: str, within: timedelta) -> tuple[bool, dict]:
     """The source's newest completed dlt load (`<schema>._dlt_loads`) is recent enough."""
-    newest = last_completed_load(warehouse, schema)
+    newest = last_completed_load(ask, schema)
     if newest is None:
         return False, {"last_load": "never"}
     age = datetime.now(timezone.utc) - newest

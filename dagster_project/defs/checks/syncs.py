@@ -12,16 +12,15 @@ import dagster as dg
 
 from dagster_project.defs.syncs.assets import sync_key
 from dagster_project.lib.checks import warehouse_check
-from dagster_project.lib.facts import latest_sync_runs
+from dagster_project.lib.facts import Ask, latest_sync_runs
 from dagster_project.lib.policy import project_config, writer_pool
-from headwater.warehouse import Warehouse
 
 
-def latest_run_errors(warehouse: Warehouse, sync: str) -> tuple[bool, dict]:
-    latest = latest_sync_runs(warehouse).get(sync)
+def latest_run_errors(ask: Ask, sync: str) -> tuple[bool, dict]:
+    latest = latest_sync_runs(ask).get(sync)
     if latest is None:
         return True, {"errors": 0, "note": "no run yet"}
-    rows = warehouse.query("SELECT error_code, count(*) AS n FROM cdp.sync_errors WHERE run_id = %s "
+    rows = ask("SELECT error_code, count(*) AS n FROM cdp.sync_errors WHERE run_id = %s "
                            "GROUP BY error_code ORDER BY error_code", [latest["run_id"]])
     by_code = {str(r["error_code"]): int(r["n"]) for r in rows}
     return not by_code, {"errors": sum(by_code.values()), "by_code": by_code, "run_status": latest["status"],
