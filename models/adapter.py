@@ -89,13 +89,7 @@ class Engine:
 
     def columns(self, schema: str) -> dict[str, list[str]]:
         """Every table of a schema with its column names, in column order."""
-        rows = self.run(
-            "SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = %s "
-            "ORDER BY table_name, ordinal_position", [schema])
-        tables: dict[str, list[str]] = {}
-        for row in rows:
-            tables.setdefault(row["table_name"], []).append(row["column_name"])
-        return tables
+        return {table: list(columns) for table, columns in self.column_types(schema).items()}
 
     def column_types(self, schema: str) -> dict[str, dict[str, str]]:
         """Every table of a schema: column name -> the engine's data type name."""
@@ -107,7 +101,7 @@ class Engine:
             tables.setdefault(row["table_name"], {})[row["column_name"]] = row["data_type"]
         return tables
 
-    def drop_table(self, target: str, temporary: bool = False) -> None:
+    def drop_table(self, target: str) -> None:
         self.run(f"DROP TABLE IF EXISTS {target}")
 
     def replace_table(self, target: str, select_sql: str, temporary: bool = False) -> None:
