@@ -118,6 +118,9 @@ class Engine:
         self.run(f"CREATE {kind} {fresh} AS {select_sql}")
         self.run(f"DROP TABLE IF EXISTS {target}")
         self.run(f"ALTER TABLE {fresh} RENAME TO {quote(table.name)}")
+        # PostgreSQL has no statistics on a fresh table (autovacuum never sees temp tables); the
+        # next model's joins are planned from them
+        self.run(f"ANALYZE {target}")
 
     def append(self, target: str, select_sql: str) -> None:
         """Insert the rows of `select_sql` into `target`, creating it on first use."""
