@@ -56,11 +56,18 @@ def _default_id_types() -> dict[str, IdTypeRule]:
     }
 
 
+# DuckDB matches with RE2 and PostgreSQL with its own engine: neither has lookaround or backreferences
+_NOT_PORTABLE = re.compile(r"\(\?<?[=!]|\\[1-9]")
+
+
 def _checked_pattern(pattern: str) -> str:
     try:
         re.compile(pattern)
     except re.error as error:
         raise ValueError(f"{pattern!r} is not a valid regular expression ({error}); fix or quote it") from None
+    if _NOT_PORTABLE.search(pattern):
+        raise ValueError(f"{pattern!r} uses lookaround or a backreference, which the warehouse regex engines "
+                         f"(RE2 in DuckDB, PostgreSQL's) do not support; rewrite it without them")
     return pattern
 
 
@@ -111,6 +118,9 @@ class IdentityConfig(BaseModel):
 
     @model_validator(mode="after")
     def _complete_priority(self) -> "IdentityConfig":
+        repeated = sorted({name for name in self.priority if self.priority.count(name) > 1})
+        if repeated:
+            raise ValueError(f"priority lists {repeated} more than once; list each id type once, strongest first")
         unknown = [name for name in self.priority if name not in self.id_types]
         if unknown:
             raise ValueError(f"priority names unknown id types {unknown}; add them under id_types or remove them")
