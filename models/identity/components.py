@@ -96,9 +96,16 @@ def _jump_to_roots(engine: Engine, roots: str) -> None:
         SELECT hooks.node, parents.parent
         FROM {roots} AS hooks JOIN {roots} AS parents ON parents.node = hooks.parent
         WHERE parents.parent <> hooks.parent""", temporary=True)
-    while engine.scalar("SELECT COUNT(*) AS n FROM (SELECT 1 FROM _hw_cc_moving LIMIT 1) AS any_move"):
-        engine.run(f"UPDATE {roots} SET parent = moving.parent FROM _hw_cc_moving AS moving "
-                   f"WHERE {roots}.node = moving.node")
+    total = engine.row_count(roots)
+    while moved := engine.row_count("_hw_cc_moving"):
+        if moved * 4 > total:  # most rows change: rewriting the table beats updating in place
+            engine.replace_table(roots, f"""
+                SELECT hooks.node, COALESCE(moving.parent, hooks.parent) AS parent
+                FROM {roots} AS hooks LEFT JOIN _hw_cc_moving AS moving ON moving.node = hooks.node""",
+                                 temporary=True)
+        else:
+            engine.run(f"UPDATE {roots} SET parent = moving.parent FROM _hw_cc_moving AS moving "
+                       f"WHERE {roots}.node = moving.node")
         engine.replace_table("_hw_cc_moving", f"""
             SELECT moving.node, parents.parent
             FROM _hw_cc_moving AS moving JOIN {roots} AS parents ON parents.node = moving.parent
