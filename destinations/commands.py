@@ -35,11 +35,11 @@ def sync(name: str | None, list_syncs: bool, dry_run: bool, plan_file: Path | No
         raise UserError("give a sync NAME to run, or --list to see them")
     if plan_file is not None and not dry_run:
         raise UserError("--plan writes the requests a dry run would send; add --dry-run")
-    from destinations.engine import run_sync
+    from destinations.engine import SyncError, run_sync
 
     try:
         report = run_sync(config, name, dry_run=dry_run, plan_path=plan_file, full=full)
-    except ConfigError as error:
+    except (ConfigError, SyncError) as error:
         raise UserError(str(error)) from None
     click.echo(report.line())
     if dry_run and plan_file is not None:

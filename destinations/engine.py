@@ -24,11 +24,13 @@ from destinations.config import DestinationConfig, SyncConfig
 from destinations.delivery import Deliverer, PlanWriter, Timing, authorize
 from destinations.registry import destination_class
 from destinations.snapshot import SyncDefinitionError, build_snapshot, settings_digest
-from destinations.state import CONSENTED, SqlSession, build_plan, commit_delivery, ensure_log_tables, planned_rows
+from destinations.state import (CONSENTED, SqlSession, build_plan, commit_delivery, ensure_log_tables, planned_rows,
+                               release_lease, take_lease)
 from headwater.config import ConfigError, HeadwaterConfig
 from headwater.warehouse import Warehouse
 
 STREAM_CHUNK = 50_000
+LEASE_SECONDS = 6 * 3600  # a run holding a sync longer than this is presumed dead
 BOOKKEEPING = frozenset({"row_key", "fingerprint", "delivered_at", CONSENTED})
 
 
@@ -117,40 +119,55 @@ def run_sync(config: HeadwaterConfig, name: str, *, dry_run: bool = False, plan_
     with warehouse.connect() as connection:
         session = SqlSession(connection, warehouse.dialect)
         ensure_log_tables(session)
+        holder = take_lease(session, sync.name, run_id, started, LEASE_SECONDS)
+        if holder is not None:
+            raise SyncError(f"sync {sync.name} is already running (run {holder['run_id']} since "
+                            f"{holder['taken_at']:%Y-%m-%d %H:%M:%S} UTC); wait for it to finish")
         try:
-            build_snapshot(session, sync, mapping, consent, digest)
-        except SyncDefinitionError as error:
-            raise ConfigError(str(error)) from None
-        counts = build_plan(session, sync.name, sync.mode, full, destination.supports_remove,
-                            destination.replace_on_change)
-        report.upserts, report.removes = counts.upserts, counts.removes
-        report.rows_planned = counts.upserts + counts.removes
-        source = f"audience {sync.source.audience}" if sync.source.audience else f"model {sync.source.model}"
-        context = RunContext(sync.name, run_id, source, counts.source_rows,
-                             {"upsert": counts.upserts, "remove": counts.removes}, sync.settings)
-        # a dry run never sends: without --plan its requests go to a null sink
-        handle = open(plan_path if plan_path is not None else os.devnull, "w") if dry_run else None
-        try:
-            failed, skipped = asyncio.run(_deliver_all(
-                session, sync, destination, context, report, entry, timing, transport, chunk,
-                PlanWriter(handle, destination) if dry_run else None, dry_run))
+            return _run_leased(session, sync, entry, destination, mapping, consent, digest, report, started,
+                               dry_run, plan_path, full, timing, transport, chunk)
         finally:
-            if handle:
-                handle.close()
-        report.rows_failed = len(failed)
-        report.rows_skipped = len(skipped)
-        report.errors = [(k, a, c, m) for (k, a), (c, m) in {**failed, **skipped}.items()]
-        if report.status != "failed" and failed:
-            report.status = "partial"
-        if dry_run:
-            report.status = "dry_run"
-            return report
-        if report.status == "failed":
-            # Credentials refused: trust nothing from this run; every planned row is planned again.
-            report.rows_failed = report.rows_planned - report.rows_skipped
-        else:
-            commit_delivery(session, sync.name, list(failed.keys()))
-        _log_run(session, report, entry, sync, started, full)
+            release_lease(session, sync.name, run_id)
+
+
+def _run_leased(session, sync, entry, destination, mapping, consent, digest, report, started, dry_run, plan_path,
+                full, timing, transport, chunk) -> SyncRunReport:
+    """Snapshot, plan, deliver, commit and log, while this run holds the sync's lease."""
+    run_id = report.run_id
+    try:
+        build_snapshot(session, sync, mapping, consent, digest)
+    except SyncDefinitionError as error:
+        raise ConfigError(str(error)) from None
+    counts = build_plan(session, sync.name, sync.mode, full, destination.supports_remove,
+                        destination.replace_on_change)
+    report.upserts, report.removes = counts.upserts, counts.removes
+    report.rows_planned = counts.upserts + counts.removes
+    source = f"audience {sync.source.audience}" if sync.source.audience else f"model {sync.source.model}"
+    context = RunContext(sync.name, run_id, source, counts.source_rows,
+                         {"upsert": counts.upserts, "remove": counts.removes}, sync.settings)
+    # a dry run never sends: without --plan its requests go to a null sink
+    handle = open(plan_path if plan_path is not None else os.devnull, "w") if dry_run else None
+    try:
+        failed, skipped = asyncio.run(_deliver_all(
+            session, sync, destination, context, report, entry, timing, transport, chunk,
+            PlanWriter(handle, destination) if dry_run else None, dry_run))
+    finally:
+        if handle:
+            handle.close()
+    report.rows_failed = len(failed)
+    report.rows_skipped = len(skipped)
+    report.errors = [(k, a, c, m) for (k, a), (c, m) in {**failed, **skipped}.items()]
+    if report.status != "failed" and failed:
+        report.status = "partial"
+    if dry_run:
+        report.status = "dry_run"
+        return report
+    if report.status == "failed":
+        # Credentials refused: trust nothing from this run; every planned row is planned again.
+        report.rows_failed = report.rows_planned - report.rows_skipped
+    else:
+        commit_delivery(session, sync.name, list(failed.keys()))
+    _log_run(session, report, entry, sync, started, full)
     return report
 
 

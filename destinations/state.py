@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from headwater.warehouse import fetch_dicts
@@ -110,6 +111,10 @@ class SqlSession:
         if self.dialect != "duckdb":
             self.connection.commit()
 
+    def rollback(self) -> None:
+        if self.dialect != "duckdb":
+            self.connection.rollback()
+
     def replace_table_as(self, target: str, select_sql: str) -> None:
         self.run(f"DROP TABLE IF EXISTS {target}")
         self.run(f"CREATE TABLE {target} AS {select_sql}")
@@ -126,6 +131,29 @@ def ensure_log_tables(session: SqlSession) -> None:
     session.run(f"CREATE SCHEMA IF NOT EXISTS {LOG_SCHEMA}")
     session.run(SYNC_RUNS_DDL)
     session.run(SYNC_ERRORS_DDL)
+    session.run(f"CREATE TABLE IF NOT EXISTS {SCHEMA}.sync_leases (sync VARCHAR PRIMARY KEY, run_id VARCHAR, "
+                f"taken_at TIMESTAMP, expires_at TIMESTAMP)")
+    session.commit()
+
+
+def take_lease(session: SqlSession, sync_name: str, run_id: str, now: datetime, seconds: float) -> dict | None:
+    """Claim the sync for this run; returns the holder's lease when another run has it.
+
+    Two workers running one sync at once would both rebuild its snapshot and plan; the
+    primary key lets exactly one insert win. An expired lease (its worker died) is taken over.
+    """
+    leases = f"{SCHEMA}.sync_leases"
+    session.run(f"DELETE FROM {leases} WHERE sync = %s AND expires_at < %s", [sync_name, now])
+    session.run(f"INSERT INTO {leases} (sync, run_id, taken_at, expires_at) VALUES (%s, %s, %s, %s) "
+                f"ON CONFLICT DO NOTHING", [sync_name, run_id, now, now + timedelta(seconds=seconds)])
+    session.commit()
+    holder = session.run(f"SELECT run_id, taken_at FROM {leases} WHERE sync = %s", [sync_name])
+    return holder[0] if holder and holder[0]["run_id"] != run_id else None
+
+
+def release_lease(session: SqlSession, sync_name: str, run_id: str) -> None:
+    session.rollback()  # after an error, leave nothing half-done in the open transaction
+    session.run(f"DELETE FROM {SCHEMA}.sync_leases WHERE sync = %s AND run_id = %s", [sync_name, run_id])
     session.commit()
 
 

@@ -223,3 +223,25 @@ def test_custom_audience_invalid_entries_in_a_200_are_row_errors_retried_next_ru
         {"row_key": "p00002", "error_code": "invalid_entry"}]
     meta.control.rejected_values.clear()
     assert run(config).rows_planned == 1 and meta.control.members["6001"] == {email_hash(i) for i in range(4)}
+
+
+def test_a_sync_already_running_elsewhere_is_refused_until_its_lease_expires(warehouse, meta):
+    from datetime import datetime, timezone
+
+    from destinations.engine import SyncError
+    from destinations.state import SqlSession, ensure_log_tables, take_lease
+
+    create_cdp(warehouse, [profile(1)], [("vip", "p00001")])
+    config = audience_config(warehouse, meta)
+    with warehouse.connect() as connection:
+        session = SqlSession(connection, warehouse.dialect)
+        ensure_log_tables(session)
+        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        assert take_lease(session, "vip_meta", "other-worker", now, 3600) is None
+        session.commit()
+    with pytest.raises(SyncError, match="already running \\(run other-worker"):
+        run(config)
+    assert meta.control.requests == []
+    execute(warehouse, "UPDATE headwater_sync.sync_leases SET expires_at = TIMESTAMP '2000-01-01 00:00:00'")
+    assert run(config).rows_succeeded == 1   # a dead worker's lease is taken over
+    assert warehouse.query("SELECT * FROM headwater_sync.sync_leases") == []  # and released after the run
