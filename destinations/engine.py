@@ -126,6 +126,14 @@ def run_sync(config: HeadwaterConfig, name: str, *, dry_run: bool = False, plan_
         try:
             return _run_leased(session, sync, entry, destination, mapping, consent, digest, report, started,
                                dry_run, plan_path, full, timing, transport, chunk)
+        except Exception as error:
+            if not dry_run and not isinstance(error, ConfigError):  # an unexpected failure still leaves a log row
+                session.rollback()
+                report.status = "failed"
+                report.message = destination.redact(f"{error.__class__.__name__}: {error}")[:1000]
+                report.errors = []
+                _log_run(session, report, entry, sync, started, full)
+            raise
         finally:
             release_lease(session, sync.name, run_id)
 

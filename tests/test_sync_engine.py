@@ -245,3 +245,15 @@ def test_a_sync_already_running_elsewhere_is_refused_until_its_lease_expires(war
     execute(warehouse, "UPDATE headwater_sync.sync_leases SET expires_at = TIMESTAMP '2000-01-01 00:00:00'")
     assert run(config).rows_succeeded == 1   # a dead worker's lease is taken over
     assert warehouse.query("SELECT * FROM headwater_sync.sync_leases") == []  # and released after the run
+
+
+def test_an_unreachable_destination_fails_the_rows_and_logs_the_run(duckdb_warehouse):
+    from headwater.loopback import free_port
+
+    create_cdp(duckdb_warehouse, [profile(1)], [("vip", "p00001")])
+    dead = type("Dead", (), {"url": f"http://127.0.0.1:{free_port()}"})()
+    report = run(audience_config(duckdb_warehouse, dead))
+    assert (report.rows_failed, report.status) == (1, "partial")
+    errors = duckdb_warehouse.query("SELECT error_code FROM cdp.sync_errors")
+    assert errors == [{"error_code": "network"}]
+    assert duckdb_warehouse.query("SELECT status FROM cdp.sync_runs") == [{"status": "partial"}]
