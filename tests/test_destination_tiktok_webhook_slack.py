@@ -181,3 +181,24 @@ def test_a_sync_can_override_the_consent_category(duckdb_warehouse, serve):
     hook_email = serve(webhook_emulator)
     run_sync(webhook_config(duckdb_warehouse, hook_email, consent="email"), "vip_hook", timing=VirtualTime(), full=True)
     assert hook_email.control.members["vip_hook"] == {"p00000", "p00002"}
+
+
+def test_dry_run_plans_redact_header_tokens_and_webhook_signatures_keep_their_shape():
+    import io
+
+    import orjson
+
+    from destinations.base import Batch, RunContext
+    from destinations.config import DestinationConfig
+    from destinations.delivery import PlanWriter
+    from destinations.engine import make_destination
+
+    tiktok = make_destination(DestinationConfig(name="tt", type="tiktok_events", credentials={"access_token": "tt-SECRET-1"},
+                                                settings={"pixel_code": "C1"}))
+    sink = io.StringIO()
+    event = tiktok.prepare({"event_id": "c1", "event_time": "2026-11-20T10:00:00+00:00", "email": "a@b.co"}, "upsert")
+    PlanWriter(sink, tiktok).write(tiktok.build_request(Batch("upsert", ["c1"], [event], ["f"]), RunContext("s", "r")))
+    line = orjson.loads(sink.getvalue())
+    assert line["headers"]["Access-Token"] == "***" and "tt-SECRET-1" not in sink.getvalue()
+    assert line["url"] == "https://business-api.tiktok.com/open_api/v1.3/event/track/"
+    assert line["body"]["data"][0]["user"]["email"] == hashed("tiktok", "email", "a@b.co")
