@@ -183,7 +183,7 @@ def test_a_sync_can_override_the_consent_category(duckdb_warehouse, serve):
     assert hook_email.control.members["vip_hook"] == {"p00000", "p00002"}
 
 
-def test_dry_run_plans_redact_header_tokens_and_webhook_signatures_keep_their_shape():
+def test_dry_run_plans_redact_the_tiktok_access_token_header():
     import io
 
     import orjson
