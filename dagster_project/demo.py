@@ -27,7 +27,7 @@ from headwater.loopback import LoopbackServer
 
 SAMPLE_WORLD = Path("data/sample")
 GENERATED_WORLD = Path("data/world")
-DEMO_CONFIG_FILE = Path("data/demo/headwater.yml")
+DEMO_CONFIG_FILE = Path("data/runtime/demo.yml")  # git-ignored: it holds this run's emulator ports
 DEMO_PEOPLE, DEMO_SEED = 300, 7
 CLOUD_SOURCES = ("shopify", "stripe", "mailchimp")
 
@@ -121,9 +121,8 @@ def read_result(run: DemoRun, result) -> dict[str, dict]:
         elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
             evaluation = event.event_specific_data
             if not evaluation.passed:
-                where = f"{evaluation.asset_key.to_user_string()} {evaluation.check_name}"
-                (run.warnings if evaluation.severity == dg.AssetCheckSeverity.WARN else run.failures).append(
-                    f"check {where} did not pass")
+                where = f"{evaluation.check_name} on {evaluation.asset_key.to_user_string()}"
+                (run.warnings if evaluation.severity == dg.AssetCheckSeverity.WARN else run.failures).append(where)
     return metadata
 
 
@@ -183,9 +182,12 @@ def summarize_warehouse(run: DemoRun) -> None:
     people = warehouse.query("SELECT count(*) AS n FROM cdp.profiles")[0]["n"]
     identifiers = warehouse.query("SELECT count(*) AS n FROM cdp.profile_identities")[0]["n"]
     run.summary["people resolved"] = f"{people:,} profiles from {identifiers:,} identifiers"
-    if warehouse.table_exists("cdp", "profile_merges"):
-        merges = warehouse.query("SELECT count(*) AS n FROM cdp.profile_merges")[0]["n"]
-        run.summary["profiles merged"] = f"{merges:,} merges recorded"
+    devices = warehouse.query("SELECT count(*) AS n FROM (SELECT profile_id FROM cdp.profile_identities "
+                              "WHERE id_type = 'anonymous_id' GROUP BY profile_id HAVING count(*) > 1) joined")[0]["n"]
+    merges = warehouse.query("SELECT count(*) AS n FROM cdp.profile_merges")[0]["n"] \
+        if warehouse.table_exists("cdp", "profile_merges") else 0
+    run.summary["profiles merged"] = (f"{devices:,} people recognised across several devices; "
+                                      f"{merges:,} earlier profiles merged into others")
     if warehouse.table_exists("cdp", "conversions"):
         orders = warehouse.query("SELECT count(*) AS n FROM cdp.conversions")[0]["n"]
         run.summary["purchases (conversions)"] = f"{orders:,}"
@@ -219,7 +221,7 @@ def print_summary(run: DemoRun) -> None:
         table.add_row(key, value)
     table.add_row("failures", "\n".join(run.failures) or "none")
     if run.warnings:
-        table.add_row("warnings", "\n".join(run.warnings))
+        table.add_row("check warnings", "\n".join(run.warnings))
     table.add_row("time", ", ".join(f"{name} {seconds:.1f}s" for name, seconds in run.timings.items()))
     run.console.print(table)
     if run.deliveries:

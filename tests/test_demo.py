@@ -68,7 +68,7 @@ def test_demo_runs_everything_and_a_second_run_leaves_the_same_current_state(dem
     assert current_state(warehouse) == state
     assert len(warehouse.query("SELECT run_id FROM cdp.sync_runs")) == 2 * len(DESTINATION_TYPES)  # logs grow
 
-    status = CliRunner().invoke(cli, ["status", "--config", "data/demo/headwater.yml"])
+    status = CliRunner().invoke(cli, ["status", "--config", "data/runtime/demo.yml"])
     assert status.exit_code == 0, status.output
     for source in ("website", "app", "shopify", "stripe", "mailchimp"):
         assert any(line.startswith(f"│ {source} ") and " ago)" in line for line in status.output.splitlines()), status.output
