@@ -27,7 +27,8 @@ from headwater.loopback import LoopbackServer
 
 SAMPLE_WORLD = Path("data/sample")
 GENERATED_WORLD = Path("data/world")
-DEMO_CONFIG_FILE = Path("data/runtime/demo.yml")  # git-ignored: it holds this run's emulator ports
+RUNTIME_DIR = Path("data/runtime")  # git-ignored: this run's config (emulator ports) and shifted vendor world
+DEMO_CONFIG_FILE = RUNTIME_DIR / "demo.yml"
 DEMO_PEOPLE, DEMO_SEED = 300, 7
 CLOUD_SOURCES = ("shopify", "stripe", "mailchimp")
 
@@ -138,7 +139,10 @@ def step_dagster(run: DemoRun) -> None:
     from dagster_project.demo_destinations import DestinationEmulators
     from sources.emulators import Emulators
 
-    sources = Emulators(run.world_dir)
+    from sources.synthetic.shift import shifted_vendor_world
+
+    # the emulators serve the world's vendor records moved to end today, as replay does events
+    sources = Emulators(shifted_vendor_world(run.world_dir, RUNTIME_DIR / "vendor-world"))
     with sources, DestinationEmulators() as destinations:
         document = demo_document(run.world_dir, run.warehouse, sources.source_entries(), destinations.config_sections())
         DEMO_CONFIG_FILE.parent.mkdir(parents=True, exist_ok=True)
