@@ -18,9 +18,12 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import yaml
-from headwater.suppression import DEFAULT_SUPPRESSION_FILE
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
+from headwater.suppression import DEFAULT_SUPPRESSION_FILE
+
+# Each feature owns its section's schema; the kernel imports them (and only them) so the whole
+# file is validated on load. See headwater/__init__.py.
 from models.config import IdentityConfig  # the identity section is owned by models/
 from models.profiles.config import TraitsConfig  # the traits section is owned by models/profiles
 from models.audiences.config import AudiencesConfig  # owned by models/audiences
