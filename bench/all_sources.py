@@ -3,7 +3,10 @@
 One entry point for the three per-vendor benchmarks (bench/sources_<vendor>.py), each of
 which measures its source against a baseline in the same run:
 
-    .venv/bin/python bench/sources.py [--runs 3] [--only shopify stripe]
+    .venv/bin/python bench/all_sources.py [--runs 3] [--only shopify stripe]
+
+(Not `bench/sources.py`: run as a script, bench/ comes first on sys.path and a file of
+that name would shadow the `sources` package for every other benchmark.)
 """
 
 from __future__ import annotations
