@@ -12,6 +12,7 @@ from __future__ import annotations
 from models.adapter import Engine, literal, quote
 from models.build import BuildContext
 from models.catalog import Model
+from models.incremental import RawPart, refresh
 
 # Stripe amounts are in the currency's smallest unit; these currencies have no minor unit
 # (https://docs.stripe.com/currencies#zero-decimal)
@@ -171,18 +172,24 @@ def _empty(columns: dict[str, str]) -> str:
     return "SELECT " + ", ".join(f"CAST(NULL AS {kind}) AS {name}" for name, kind in columns.items()) + " WHERE 1 = 0"
 
 
-def purchase_observations_sql(engine: Engine, sources: list[tuple[str, str]]) -> str:
-    """UNION ALL of every purchase report in the configured sources' schemas."""
-    parts: list[str] = []
+def purchase_parts(engine: Engine, sources: list[tuple[str, str]]) -> list[RawPart]:
+    """One SELECT per purchase report kind in the configured sources' schemas (owner: its raw table)."""
+    parts: list[RawPart] = []
     for source, source_type in sources:
         tables = {name: Columns(types) for name, types in engine.column_types(source).items()}
         for table, cancelled in ORDER_EVENTS.items():  # apps' events and vendor webhooks alike
             if table in tables and "order_id" in tables[table]:
-                parts.append(_order_event(source, table, tables[table], cancelled))
+                parts.append(RawPart(source, table, _order_event(source, table, tables[table], cancelled)))
         for table, select in VENDOR_PURCHASES.get(source_type, {}).items():
             if table in tables and "id" in tables[table]:
-                parts += select(source, tables)
-    return " UNION ALL ".join(parts) if parts else _empty(PURCHASE_COLUMNS)
+                parts += [RawPart(source, table, sql) for sql in select(source, tables)]
+    return parts
+
+
+def purchase_observations_sql(engine: Engine, sources: list[tuple[str, str]]) -> str:
+    """UNION ALL of every purchase report in the configured sources' schemas."""
+    parts = purchase_parts(engine, sources)
+    return " UNION ALL ".join(part.sql for part in parts) if parts else _empty(PURCHASE_COLUMNS)
 
 
 def _page_view(source: str, cols: Columns) -> str:
@@ -201,20 +208,23 @@ def _page_view(source: str, cols: Columns) -> str:
             f"{', '.join(utm + clicks)} FROM {quote(source)}.{quote('pages')}")
 
 
+def page_view_parts(engine: Engine, sources: list[str]) -> list[RawPart]:
+    return [RawPart(source, "pages", _page_view(source, Columns(tables["pages"])), owner=source)
+            for source in sources if "pages" in (tables := engine.column_types(source))]
+
+
 def page_views_sql(engine: Engine, sources: list[str]) -> str:
-    parts = []
-    for source in sources:
-        tables = engine.column_types(source)
-        if "pages" in tables:
-            parts.append(_page_view(source, Columns(tables["pages"])))
-    return " UNION ALL ".join(parts) if parts else _empty(PAGE_COLUMNS)
+    parts = page_view_parts(engine, sources)
+    return " UNION ALL ".join(part.sql for part in parts) if parts else _empty(PAGE_COLUMNS)
 
 
 def write_purchase_observations(model: Model, context: BuildContext, engine: Engine) -> None:
+    """Append reports from loads not seen yet; re-read merged vendor tables (models.incremental)."""
     sources = [(source.name, source.type) for source in context.config.sources]
-    engine.replace_table(model.target, purchase_observations_sql(engine, sources))
+    refresh(model, context, engine, purchase_parts(engine, sources), PURCHASE_COLUMNS)
 
 
 def write_page_views(model: Model, context: BuildContext, engine: Engine) -> None:
+    """Append page calls from loads not seen yet (models.incremental)."""
     sources = [source.name for source in context.config.events_sources()]
-    engine.replace_table(model.target, page_views_sql(engine, sources))
+    refresh(model, context, engine, page_view_parts(engine, sources), PAGE_COLUMNS, owner_column="source")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from models.adapter import Engine, literal, quote
 from models.build import BuildContext
 from models.catalog import Model
+from models.incremental import RawPart, refresh
 
 IDENTIFIER_COLUMNS = ("anonymous_id", "user_id", "previous_id", "email", "phone", "order_id", "shopify_customer_id",
                       "stripe_customer_id", "mailchimp_member_id")
@@ -103,20 +104,27 @@ def select_identifiers(source: str, table: str, layout: RawTable, present: dict[
             f"{seen_at} AS seen_at, {', '.join(values)} FROM {quote(source)}.{quote(table)}")
 
 
-def identifier_rows_sql(engine: Engine, sources: list[tuple[str, str]]) -> str:
-    """UNION ALL over every mapped raw table that exists, for (source name, source type) pairs."""
+def identifier_row_parts(engine: Engine, sources: list[tuple[str, str]]) -> list[RawPart]:
+    """One SELECT per mapped raw table that exists, for (source name, source type) pairs."""
     parts = []
     for source, source_type in sources:
         tables = engine.column_types(source)
         for table, layout in RAW_MAPS.get(source_type, {}).items():
             if table in tables:
-                parts.append(select_identifiers(source, table, layout, tables[table]))
+                parts.append(RawPart(source, table, select_identifiers(source, table, layout, tables[table])))
+    return parts
+
+
+def identifier_rows_sql(engine: Engine, sources: list[tuple[str, str]]) -> str:
+    """UNION ALL over every mapped raw table that exists, for (source name, source type) pairs."""
+    parts = identifier_row_parts(engine, sources)
     if not parts:
         empty = ", ".join(f"CAST(NULL AS {kind}) AS {name}" for name, kind in OUTPUT_COLUMNS.items())
         return f"SELECT {empty} WHERE 1 = 0"
-    return " UNION ALL ".join(parts)
+    return " UNION ALL ".join(part.sql for part in parts)
 
 
 def write_identifier_rows(model: Model, context: BuildContext, engine: Engine) -> None:
+    """Append the rows of loads not seen yet; re-read merged cloud tables (models.incremental)."""
     sources = [(source.name, source.type) for source in context.config.sources]
-    engine.replace_table(model.target, identifier_rows_sql(engine, sources))
+    refresh(model, context, engine, identifier_row_parts(engine, sources), OUTPUT_COLUMNS)
