@@ -4,7 +4,7 @@ Why one module: Klaviyo, Mailchimp, GA4, Mixpanel and Amplitude each want an eve
 their own unit, a dedup key under their own length rule, JSON-safe property values (the
 warehouse hands back Decimal and datetime) and, for audience syncs, one user property
 that says "in this audience". The arithmetic is the same everywhere, so it lives once.
-Imports the standard library only.
+Imports the standard library and destinations.base (for SkipRow) only.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import re
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any
+
+from destinations.base import SkipRow
 
 _ISO_Z = re.compile(r"Z$")
 
@@ -32,6 +34,14 @@ def as_utc(value: Any) -> datetime | None:
         except ValueError:
             return None
     return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+def required_event_time(row: dict[str, Any], field: str = "event_time") -> datetime:
+    """The row's event time in UTC; a row without one is skipped (logged), never sent."""
+    moment = as_utc(row.get(field))
+    if moment is None:
+        raise SkipRow(f"{field} is empty or not a date")
+    return moment
 
 
 def epoch_ms(value: Any) -> int | None:

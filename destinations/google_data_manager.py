@@ -15,7 +15,7 @@ import base64
 import json
 import re
 import time
-from datetime import datetime, timezone
+from datetime import timezone
 from typing import Any, Literal
 
 import httpx
@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, SecretStr, model_validator
 
 from destinations.base import (Batch, CredentialProblem, Destination, DestinationAuthError, DestinationSettings,
                                HttpRequest, Outcome, RunContext, SkipRow, retry_after)
+from destinations.event_fields import required_event_time
 from destinations.normalize import hashed, normalize
 
 DATA_MANAGER_URL = "https://datamanager.googleapis.com"
@@ -226,12 +227,7 @@ class GoogleConversions(_DataManager):
                        "email": "email", "phone": "phone"}
 
     def prepare(self, row: dict[str, Any], action: str) -> dict[str, Any]:
-        occurred = row.get("event_time")
-        if occurred is None:
-            raise SkipRow("event_time is empty")
-        if isinstance(occurred, str):
-            occurred = datetime.fromisoformat(occurred)
-        occurred = occurred if occurred.tzinfo else occurred.replace(tzinfo=timezone.utc)
+        occurred = required_event_time(row)
         event: dict[str, Any] = {"transactionId": str(row["transaction_id"]),
                                  "eventTimestamp": occurred.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
                                  "eventSource": self.settings.event_source, "consent": dict(GRANTED)}

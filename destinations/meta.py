@@ -19,6 +19,7 @@ from pydantic import SecretStr
 
 from destinations.base import (Batch, CredentialProblem, Destination, DestinationSettings, HttpRequest, Outcome,
                                RunContext, SkipRow, retry_after)
+from destinations.event_fields import required_event_time
 from destinations.normalize import hashed
 from pydantic import BaseModel, ConfigDict
 
@@ -112,9 +113,7 @@ class MetaConversions(_MetaBase):
         self.clock = clock
 
     def prepare(self, row: dict[str, Any], action: str) -> dict[str, Any]:
-        occurred = _as_utc(row.get("event_time"))
-        if occurred is None:
-            raise SkipRow("event_time is empty")
+        occurred = required_event_time(row)
         if self.clock() - occurred > MAX_EVENT_AGE:
             raise SkipRow(f"occurred {occurred:%Y-%m-%d}, more than 7 days ago: Meta accepts no older events")
         user: dict[str, Any] = {}
@@ -212,16 +211,6 @@ class MetaCustomAudience(_MetaBase):
 
     async def check_credentials(self, client: httpx.AsyncClient) -> str:
         return await self._check_object(client, self.settings.audience_id, "custom audience")
-
-
-def _as_utc(value: Any) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-    return None
 
 
 def _number(value: Any) -> float | None:

@@ -10,7 +10,6 @@ TikTok answers HTTP 200 with a non-zero `code` for most errors; they are read he
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any, Literal
 
 import httpx
@@ -18,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, SecretStr
 
 from destinations.base import (Batch, CredentialProblem, Destination, DestinationSettings, HttpRequest, Outcome,
                                RunContext, SkipRow, retry_after)
+from destinations.event_fields import required_event_time
 from destinations.normalize import hashed
 
 BUSINESS_API_URL = "https://business-api.tiktok.com"
@@ -96,12 +96,7 @@ class TikTokEvents(_TikTok):
     Settings = TikTokEventsSettings
 
     def prepare(self, row: dict[str, Any], action: str) -> dict[str, Any]:
-        occurred = row.get("event_time")
-        if occurred is None:
-            raise SkipRow("event_time is empty")
-        if isinstance(occurred, str):
-            occurred = datetime.fromisoformat(occurred)
-        occurred = occurred if occurred.tzinfo else occurred.replace(tzinfo=timezone.utc)
+        occurred = required_event_time(row)
         user = {k: v for k, v in (("email", hashed("tiktok", "email", row.get("email"))),
                                   ("phone", hashed("tiktok", "phone", row.get("phone"))),
                                   ("external_id", hashed("tiktok", "external_id", row.get("external_id"))),
