@@ -74,6 +74,13 @@ def spool_events(world: Path, config: HeadwaterConfig, after: datetime | None = 
     return written
 
 
+def event_time_quantile(world: Path, share: float) -> datetime:
+    """The event time below which `share` of the world's events happened (to hold the newest ones back)."""
+    times = sorted(parse_time(message["timestamp"]) for source in read_manifest(world).write_keys
+                   for message in iter_events(world, source))
+    return times[min(len(times) - 1, int(len(times) * share))]
+
+
 # when a vendor record came into being
 _CREATED = ("createdAt", "created", "timestamp_signup", "timestamp_opt", "timestamp", "send_time")
 
