@@ -13,8 +13,9 @@ What "new" means depends on how the raw table is loaded:
   time of the load that inserted it. A build takes the rows whose load it has not processed
   yet, and records those loads in `cdp_staging.raw_watermarks`. Tracking the loads
   themselves, not a max timestamp, stays exact when two loaders commit out of order (on
-  PostgreSQL several may run at once); loads older than a day are folded into one floor row,
-  so the table stays small.
+  PostgreSQL several may run at once). Loads more than a day older than a build's start
+  (COMMIT_ALLOWANCE: a load commits within a day) were all visible to that build, so they
+  fold into one floor row and the table stays small.
 - Cloud-source tables (Shopify, Stripe, Mailchimp) are MERGEd by dlt: a changed customer
   or a cancelled order replaces its earlier row, and a Stripe charge's order id comes from
   another table. Their parts are re-read whole each build (their rows replace the earlier
@@ -37,10 +38,11 @@ from models.build import BuildContext
 from models.catalog import Model
 
 WATERMARKS = '"cdp_staging"."raw_watermarks"'
-WATERMARK_COLUMNS = {"model": "VARCHAR", "source": "VARCHAR", "source_table": "VARCHAR", "loaded_at": "TIMESTAMPTZ"}
+WATERMARK_COLUMNS = {"model": "VARCHAR", "source": "VARCHAR", "source_table": "VARCHAR", "loaded_at": "TIMESTAMPTZ",
+                     "is_floor": "BOOLEAN"}
 LOAD_TIME = "uuid_ts"
-# a load whose uuid_ts is older than this has committed by the time a build runs: loads
-# older than the newest such load need no individual row in raw_watermarks
+# a load commits within this time of its uuid_ts; so once a build has run, every load older than
+# its start minus this was visible to it and is processed: one floor row stands for them all
 COMMIT_ALLOWANCE = timedelta(days=1)
 
 
@@ -91,35 +93,37 @@ def restrict(part: RawPart, condition: str) -> str:
 
 
 def _ensure_watermarks(engine: Engine) -> None:
-    if not engine.table_exists("cdp_staging", "raw_watermarks"):
+    if list(WATERMARK_COLUMNS) != engine.columns("cdp_staging").get("raw_watermarks"):
         engine.create_table(WATERMARKS, WATERMARK_COLUMNS)
 
 
-def _processed_loads(engine: Engine, model: Model, part: RawPart) -> list[datetime]:
-    rows = engine.run(f"SELECT loaded_at FROM {WATERMARKS} WHERE model = %s AND source = %s AND source_table = %s "
-                      f"ORDER BY loaded_at", [model.key, part.source, part.table])
-    return [row["loaded_at"] for row in rows]
+def _watermarks(engine: Engine, model: Model, part: RawPart) -> tuple[datetime | None, list[datetime]]:
+    """(floor, processed loads above it) of one raw table for one model."""
+    rows = engine.run(f"SELECT loaded_at, is_floor FROM {WATERMARKS} WHERE model = %s AND source = %s "
+                      f"AND source_table = %s ORDER BY loaded_at", [model.key, part.source, part.table])
+    floors = [row["loaded_at"] for row in rows if row["is_floor"]]
+    return (max(floors) if floors else None), [row["loaded_at"] for row in rows if not row["is_floor"]]
 
 
-def new_loads_condition(processed: list[datetime]) -> str:
-    """Raw rows of loads not processed yet: above the floor (the oldest row) and not one of the others."""
-    if not processed:
-        return "TRUE"
-    floor, *later = processed
-    condition = f"{quote(LOAD_TIME)} > {_timestamp(floor)}"
-    if later:
-        condition += f" AND {quote(LOAD_TIME)} NOT IN ({', '.join(_timestamp(moment) for moment in later)})"
-    return condition
+def new_loads_condition(floor: datetime | None, processed: list[datetime]) -> str:
+    """Raw rows of loads not processed yet: above the floor and not one of the loads processed above it."""
+    conditions = [f"{quote(LOAD_TIME)} > {_timestamp(floor)}"] if floor is not None else []
+    if processed:
+        conditions.append(f"{quote(LOAD_TIME)} NOT IN ({', '.join(_timestamp(moment) for moment in processed)})")
+    return " AND ".join(conditions) or "TRUE"
 
 
-def _record_loads(engine: Engine, model: Model, part: RawPart, loads: list[datetime], now: datetime) -> None:
-    engine.insert_rows(WATERMARKS, list(WATERMARK_COLUMNS), [(model.key, part.source, part.table, moment)
-                                                             for moment in loads])
-    # fold loads older than the commit allowance into the newest of them (the floor)
+def _record_loads(engine: Engine, model: Model, part: RawPart, loads: list[datetime], floor: datetime | None,
+                  started: datetime) -> None:
+    """Add this build's loads; raise the floor to the build's start minus the commit allowance."""
+    key = [model.key, part.source, part.table]
+    engine.insert_rows(WATERMARKS, list(WATERMARK_COLUMNS), [(*key, moment, False) for moment in loads])
+    new_floor = started - COMMIT_ALLOWANCE
+    if floor is not None and floor >= new_floor:
+        return
     engine.run(f"DELETE FROM {WATERMARKS} WHERE model = %s AND source = %s AND source_table = %s "
-               f"AND loaded_at < (SELECT MAX(loaded_at) FROM {WATERMARKS} WHERE model = %s AND source = %s "
-               f"AND source_table = %s AND loaded_at < {_timestamp(now - COMMIT_ALLOWANCE)})",
-               [model.key, part.source, part.table] * 2)
+               f"AND (is_floor OR loaded_at <= {_timestamp(new_floor)})", key)
+    engine.insert_rows(WATERMARKS, list(WATERMARK_COLUMNS), [(*key, new_floor, True)])
 
 
 def _columns_match(engine: Engine, model: Model, columns: dict[str, str]) -> bool:
@@ -133,32 +137,38 @@ def refresh(model: Model, context: BuildContext, engine: Engine, parts: list[Raw
     re-read the rest; start over on a full refresh or when the table's columns changed."""
     _ensure_watermarks(engine)
     report = RefreshReport()
-    if context.full_refresh or not _columns_match(engine, model, columns):
+    reread = [part for part in parts if not _has_load_time(engine, part)]
+    # appended rows without their watermarks (a new watermark table) would be appended twice
+    lost_state = len(reread) < len(parts) and not engine.scalar(
+        f"SELECT COUNT(*) AS n FROM {WATERMARKS} WHERE model = %s", [model.key])
+    if context.full_refresh or lost_state or not _columns_match(engine, model, columns):
         engine.create_table(model.target, columns)
         engine.run(f"DELETE FROM {WATERMARKS} WHERE model = %s", [model.key])
         report.started_over = True
     names = ", ".join(quote(name) for name in columns)
-    now = datetime.now(timezone.utc)
-    reread = [part for part in parts if not _has_load_time(engine, part)]
+    started = datetime.now(timezone.utc)
     # a merged table's earlier observations go first: all of them, whichever part made them
     for source, owner in dict.fromkeys((part.source, part.owner or part.table) for part in reread):
         engine.run(f"DELETE FROM {model.target} WHERE source = %s AND {quote(owner_column)} = %s", [source, owner])
     for part in reread:
         engine.run(f"INSERT INTO {model.target} ({names}) SELECT {names} FROM ({part.sql}) AS every_row")
         report.reread.append(part.relation)
+    by_table: dict[str, list[RawPart]] = {}
     for part in parts:
-        if part in reread:
-            continue
-        condition = new_loads_condition(_processed_loads(engine, model, part))
+        if part not in reread:
+            by_table.setdefault(part.relation, []).append(part)
+    for relation, table_parts in by_table.items():  # a table may feed several parts: one set of loads for all
+        floor, processed = _watermarks(engine, model, table_parts[0])
         loads = [row["loaded_at"] for row in engine.run(
-            f"SELECT DISTINCT {quote(LOAD_TIME)} AS loaded_at FROM {part.relation} WHERE {condition} "
-            f"AND {quote(LOAD_TIME)} IS NOT NULL")]
-        if not loads:
-            continue
-        chosen = f"{quote(LOAD_TIME)} IN ({', '.join(_timestamp(moment) for moment in loads)})"
-        engine.run(f"INSERT INTO {model.target} ({names}) SELECT {names} FROM ({restrict(part, chosen)}) AS new_rows")
-        _record_loads(engine, model, part, loads, now)
-        report.appended.append(part.relation)
+            f"SELECT DISTINCT {quote(LOAD_TIME)} AS loaded_at FROM {relation} "
+            f"WHERE {new_loads_condition(floor, processed)} AND {quote(LOAD_TIME)} IS NOT NULL")]
+        if loads:
+            chosen = f"{quote(LOAD_TIME)} IN ({', '.join(_timestamp(moment) for moment in loads)})"
+            for part in table_parts:
+                engine.run(f"INSERT INTO {model.target} ({names}) SELECT {names} FROM ({restrict(part, chosen)}) "
+                           f"AS new_rows")
+            report.appended.append(relation)
+        _record_loads(engine, model, table_parts[0], loads, floor, started)
     return report
 
 
