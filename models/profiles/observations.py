@@ -10,9 +10,12 @@ Wide rows become long rows with one scan per table: CROSS JOIN a VALUES list of 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from models.adapter import Engine, literal, quote
 from models.build import BuildContext
 from models.catalog import Model
+from models.incremental import RawPart, refresh
 from models.conversions.raw import Columns
 from models.profiles.config import CONSENT_CATEGORIES
 
@@ -75,10 +78,21 @@ def _pick(alias: str, expressions: dict[str, str], kind: str = "VARCHAR") -> str
     return f"CASE {alias}.name {cases} END"
 
 
-def _owner_join(source: str, table: str) -> str:
-    """The person each raw row belongs to (raw rows are aliased `raw`; Segment event tables by their tracks row)."""
-    return (f"JOIN cdp_staging.row_profiles AS owner ON owner.source = {literal(source)} "
-            f"AND owner.source_table = {literal(table)} AND owner.row_id = CAST(raw.{quote('id')} AS VARCHAR)")
+def owned(values: str, columns: dict[str, str]) -> str:
+    """Each observation of the `values` table with the person its raw row belongs to.
+
+    Why the person is joined here and not stored with the values: a row's person changes when
+    identities merge, its values never do; so the values are kept incrementally (only new raw
+    rows are read, models.incremental) and this join to cdp_staging.row_profiles is redone each build.
+    """
+    picked = ", ".join("owner.profile_id" if name == "profile_id" else f"observed.{quote(name)}" for name in columns)
+    return (f"SELECT {picked} FROM {values} AS observed JOIN cdp_staging.row_profiles AS owner "
+            f"ON owner.source = observed.source AND owner.source_table = observed.source_table "
+            f"AND owner.row_id = observed.row_id")
+
+
+def _present(sql: str, column: str) -> str:
+    return f"SELECT * FROM ({sql}) AS observed WHERE {column} IS NOT NULL"
 
 
 # --- traits ----------------------------------------------------------------------------------
@@ -87,17 +101,18 @@ def _trait_rows(source: str, table: str, cols: Columns, traits: dict[str, str], 
                 observed_at: str) -> str:
     kinds = {name: literal(kind) for name, kind in types.items()}
     return (f"SELECT {literal(source)} AS source, {literal(table)} AS source_table, "
-            f"CAST(raw.{quote('id')} AS VARCHAR) AS row_id, owner.profile_id, {observed_at} AS observed_at, "
+            f"CAST(raw.{quote('id')} AS VARCHAR) AS row_id, {observed_at} AS observed_at, "
             f"trait.name AS trait, {_pick('trait', traits)} AS value, {_pick('trait', kinds)} AS value_type "
-            f"FROM {quote(source)}.{quote(table)} AS raw {_owner_join(source, table)} {_unpivot(list(traits), 'trait')}")
+            f"FROM {quote(source)}.{quote(table)} AS raw {_unpivot(list(traits), 'trait')}")
 
 
 def identify_traits(types: dict[str, str]) -> list[str]:
     return [name for name in types if name not in NOT_TRAITS and not name.startswith(NOT_TRAIT_PREFIXES)]
 
 
-def trait_observations_sql(engine: Engine, sources: list[tuple[str, str]]) -> str:
-    parts: list[str] = []
+def trait_parts(engine: Engine, sources: list[tuple[str, str]]) -> list[RawPart]:
+    """One SELECT of non-null trait values per raw table (no person: see `owned`)."""
+    parts: list[RawPart] = []
     for source, source_type in sources:
         tables = engine.column_types(source)
         if source_type == "events" and "identifies" in tables:
@@ -105,9 +120,9 @@ def trait_observations_sql(engine: Engine, sources: list[tuple[str, str]]) -> st
             cols = Columns(types, "raw")
             names = identify_traits(types)
             if names and "id" in types:
-                parts.append(_trait_rows(source, "identifies", cols, {n: cols.ref(n) for n in names},
-                                         {n: value_type(types[n]) for n in names},
-                                         cols.time("timestamp", "received_at")))
+                parts.append(RawPart(source, "identifies", _present(_trait_rows(
+                    source, "identifies", cols, {n: cols.ref(n) for n in names},
+                    {n: value_type(types[n]) for n in names}, cols.time("timestamp", "received_at")), "value")))
         for table, traits in VENDOR_TRAITS.get(source_type, {}).items():
             if table not in tables or "id" not in tables[table]:
                 continue
@@ -115,17 +130,19 @@ def trait_observations_sql(engine: Engine, sources: list[tuple[str, str]]) -> st
             present = {name: [c for c in candidates if c in cols] for name, candidates in traits.items()}
             present = {name: candidates for name, candidates in present.items() if candidates}
             if present:
-                parts.append(_trait_rows(
+                parts.append(RawPart(source, table, _present(_trait_rows(
                     source, table, cols, {name: cols.first(*candidates) for name, candidates in present.items()},
                     {name: value_type(tables[table][candidates[0]]) for name, candidates in present.items()},
-                    cols.time(*VENDOR_TIMES[(source_type, table)])))
-    return union(parts, TRAIT_COLUMNS)
+                    cols.time(*VENDOR_TIMES[(source_type, table)])), "value")))
+    return parts
 
 
 def write_trait_observations(model: Model, context: BuildContext, engine: Engine) -> None:
+    """Values of new raw rows into cdp_staging.trait_values (models.incremental), then each with its person."""
     sources = [(source.name, source.type) for source in context.config.sources]
-    engine.replace_table(model.target, f"SELECT * FROM ({trait_observations_sql(engine, sources)}) AS observed "
-                                       f"WHERE value IS NOT NULL")
+    values = replace(model, name="trait_values")
+    refresh(values, context, engine, trait_parts(engine, sources), without_person(TRAIT_COLUMNS))
+    engine.replace_table(model.target, owned(values.target, TRAIT_COLUMNS))
 
 
 # --- consent ---------------------------------------------------------------------------------
@@ -133,9 +150,9 @@ def write_trait_observations(model: Model, context: BuildContext, engine: Engine
 def _consent_rows(source: str, table: str, categories: dict[str, str], changed_at: str, signal: str,
                   where: str = "") -> str:
     return (f"SELECT {literal(source)} AS source, {literal(table)} AS source_table, "
-            f"CAST(raw.{quote('id')} AS VARCHAR) AS row_id, owner.profile_id, consent.name AS category, "
+            f"CAST(raw.{quote('id')} AS VARCHAR) AS row_id, consent.name AS category, "
             f"{_pick('consent', categories, 'BOOLEAN')} AS granted, {changed_at} AS changed_at, "
-            f"{literal(signal)} AS signal FROM {quote(source)}.{quote(table)} AS raw {_owner_join(source, table)} "
+            f"{literal(signal)} AS signal FROM {quote(source)}.{quote(table)} AS raw "
             f"{_unpivot(list(categories), 'consent')}{where}")
 
 
@@ -186,23 +203,31 @@ def _mailchimp_consent(source: str, cols: Columns) -> list[str]:
                           cols.time("last_changed", "timestamp_opt", "timestamp_signup"), "mailchimp_status")]
 
 
-def consent_observations_sql(engine: Engine, sources: list[tuple[str, str]]) -> str:
-    parts: list[str] = []
+def consent_parts(engine: Engine, sources: list[tuple[str, str]]) -> list[RawPart]:
+    """The SELECTs of consent signals per raw table (no person: see `owned`)."""
+    parts: list[RawPart] = []
     for source, source_type in sources:
         tables = engine.column_types(source)
         usable = {name: Columns(types, "raw") for name, types in tables.items() if "id" in types}
+        found: list[tuple[str, list[str]]] = []
         if source_type == "events":
-            for table in SEGMENT_TABLES:
-                if table in usable:
-                    parts += _segment_consent(source, table, usable[table])
+            found = [(table, _segment_consent(source, table, usable[table])) for table in SEGMENT_TABLES
+                     if table in usable]
         elif source_type == "shopify" and "customers" in usable:
-            parts += _shopify_consent(source, usable["customers"])
+            found = [("customers", _shopify_consent(source, usable["customers"]))]
         elif source_type == "mailchimp" and "members" in usable:
-            parts += _mailchimp_consent(source, usable["members"])
-    return union(parts, CONSENT_COLUMNS)
+            found = [("members", _mailchimp_consent(source, usable["members"]))]
+        parts += [RawPart(source, table, _present(sql, "granted")) for table, sqls in found for sql in sqls]
+    return parts
+
+
+def without_person(columns: dict[str, str]) -> dict[str, str]:
+    return {name: kind for name, kind in columns.items() if name != "profile_id"}
 
 
 def write_consent_observations(model: Model, context: BuildContext, engine: Engine) -> None:
+    """Signals of new raw rows into cdp_staging.consent_signals (models.incremental), then each with its person."""
     sources = [(source.name, source.type) for source in context.config.sources]
-    engine.replace_table(model.target, f"SELECT * FROM ({consent_observations_sql(engine, sources)}) AS observed "
-                                       f"WHERE granted IS NOT NULL")
+    signals = replace(model, name="consent_signals")
+    refresh(signals, context, engine, consent_parts(engine, sources), without_person(CONSENT_COLUMNS))
+    engine.replace_table(model.target, owned(signals.target, CONSENT_COLUMNS))
