@@ -5,7 +5,7 @@ vendors as they stood then; more events (and some from after the next build's as
 that build must ignore but not lose) with the vendors a month later, some list members
 now unsubscribed (dlt merges the changed rows); then the rest. After an incremental build at each
 step, a --full-refresh build as of the same instant must leave every current-state table
-row for row as the incremental builds left it.
+row for row as the incremental builds left it. On DuckDB and on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -72,17 +72,17 @@ def build_in_steps(warehouse: Warehouse, world: Path, folder: Path) -> tuple:
     return config, final, build_models(BuildContext(warehouse, config, final))
 
 
-def test_incremental_builds_match_a_full_rebuild_as_of_the_same_time(duckdb_warehouse, world, tmp_path):
-    config, final, counts = build_in_steps(duckdb_warehouse, world, tmp_path)
-    incremental = current_state(duckdb_warehouse)
-    changed = duckdb_warehouse.query(
+def test_incremental_builds_match_a_full_rebuild_as_of_the_same_time(warehouse, world, tmp_path):
+    config, final, counts = build_in_steps(warehouse, world, tmp_path)
+    incremental = current_state(warehouse)
+    changed = warehouse.query(
         "SELECT COUNT(*) AS n FROM cdp.consent_history WHERE source = 'mailchimp' AND NOT granted "
         "AND changed_at > %s", [final - timedelta(days=76)])
     assert changed[0]["n"] > 0, "members who unsubscribed after the first pull should withdraw consent"
     assert counts["cdp.events"] > 1000 and counts["cdp.conversions"] > 10
 
-    build_models(BuildContext(duckdb_warehouse, config, final, full_refresh=True))
-    rebuilt = current_state(duckdb_warehouse)
+    build_models(BuildContext(warehouse, config, final, full_refresh=True))
+    rebuilt = current_state(warehouse)
     for table in CURRENT_STATE:
         assert incremental[table], f"{table} is empty"
         assert incremental[table] == rebuilt[table], f"{table} differs after --full-refresh"
