@@ -25,6 +25,7 @@ from sources.synthetic.world import VENDOR_FILES, read_manifest
 import orjson
 
 MESSAGES_PER_RECORD = 500
+MESSAGES_PER_FILE = 20_000  # the loader holds a group of files in memory: keep each file small
 
 
 def parse_time(text: str) -> datetime:
@@ -67,6 +68,8 @@ def spool_events(world: Path, config: HeadwaterConfig, after: datetime | None = 
                 writer.write(encode({"source": source, "kind": "events", "received_at": iso(received),
                                      "messages": batch}))
                 written, batch = written + len(batch), []
+                if written % MESSAGES_PER_FILE == 0:
+                    writer.rotate()
         if batch:
             writer.write(encode({"source": source, "kind": "events", "received_at": iso(received), "messages": batch}))
             written += len(batch)
