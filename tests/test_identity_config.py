@@ -32,3 +32,10 @@ def test_bad_identity_settings_name_the_key_and_the_fix(section, message):
     with pytest.raises(ConfigError) as raised:
         parse_config({"identity": section})
     assert message in str(raised.value)
+
+
+def test_phone_default_country_is_the_one_the_synthetic_truth_assumes():
+    from headwater.phones import DEFAULT_COUNTRY
+    from models.config import IdentityConfig
+
+    assert IdentityConfig().default_country == DEFAULT_COUNTRY

@@ -155,3 +155,39 @@ def test_messy_data_real_shops_have(world, identifiers):
     buyers = {row["person_id"] for row in identifiers if row["id_type"] == "shopify_customer_id"}
     members = {row["person_id"] for row in identifiers if row["id_type"] == "mailchimp_member_id"}
     assert members - buyers  # newsletter people who never bought
+
+
+def _phones_with_their_row_country(world):
+    """Every raw phone in the world with the country its row gives, where the models read it."""
+    for source in ("website", "app"):
+        for message in iter_events(world, source):
+            traits = message.get("traits") or {}
+            if message["type"] == "identify" and traits.get("phone"):
+                yield traits["phone"], traits.get("country")
+    for kind in ("customers", "orders"):
+        for record in iter_vendor_records(world, "shopify", kind):
+            if record["phone"]:
+                yield record["phone"], None
+    for record in iter_vendor_records(world, "stripe", "customers"):
+        if record["phone"]:
+            yield record["phone"], record["address"]["country"]
+    for kind, details, address in (("charges", "billing_details", "address"),
+                                   ("checkout_sessions", "customer_details", "address")):
+        for record in iter_vendor_records(world, "stripe", kind):
+            if record[details]["phone"]:
+                yield record[details]["phone"], record[details][address]["country"]
+    for record in iter_vendor_records(world, "mailchimp", "members"):
+        if record["merge_fields"]["PHONE"]:
+            yield record["merge_fields"]["PHONE"], record["location"]["country_code"]
+
+
+def test_truth_phones_are_byte_for_byte_what_the_models_make_of_the_data(world, identifiers):
+    from models.config import IdentityConfig
+    from models.staging.phones import region, to_e164
+
+    default = IdentityConfig().default_country
+    modelled = {to_e164(raw, region(country, default), default) for raw, country in _phones_with_their_row_country(world)}
+    modelled.discard(None)  # a recycled number typed nationally in another country: invalid_phone, no identifier
+    truth = {row["id_value"] for row in identifiers if row["id_type"] == "phone"}
+    assert any(raw.startswith("00") for raw, _ in _phones_with_their_row_country(world))  # '00…' forms are there
+    assert truth == modelled

@@ -66,7 +66,8 @@ RAW_MAPS: dict[str, dict[str, RawTable]] = {
             "country": ("billing_details__address__country",)}),
         "checkout_sessions": RawTable(("id",), ("created",), {
             "stripe_customer_id": ("customer",), "email": ("customer_details__email", "customer_email"),
-            "phone": ("customer_details__phone",), "anonymous_id": ("client_reference_id",), "order_id": ("id",)}),
+            "phone": ("customer_details__phone",), "anonymous_id": ("client_reference_id",), "order_id": ("id",),
+            "country": ("customer_details__address__country",)}),
     },
     "mailchimp": {
         "members": RawTable(("id",), ("timestamp_opt", "timestamp_signup", "last_changed"), {

@@ -1,32 +1,27 @@
 """Identifier normalization, the one definition the ground truth and the scorer share.
 
 Why here: the truth file promises identifiers "normalized as the models normalize them"
-(email trimmed and lowercased, phone E.164 via `phonenumbers`), so the generator and the
-scorer must agree byte for byte; vendors' own derived ids (Mailchimp's member id) too.
+(email trimmed and lowercased, phone E.164 read in the row's country, then in the default
+country, then as '00' international), so the generator and the scorer must agree byte for
+byte with the models; phones therefore go through the kernel's `headwater.phones`, the rule
+the models' `phone_numbers` table applies. Vendors' own derived ids (Mailchimp's member id) too.
 """
 
 from __future__ import annotations
 
 import hashlib
-from functools import lru_cache
 
-import phonenumbers
+from headwater.phones import normalize_phone as _model_phone
 
 
 def normalize_email(raw: str) -> str:
     return raw.strip().lower()
 
 
-@lru_cache(maxsize=1024)
-def normalize_phone(raw: str, default_region: str | None = None) -> str | None:
-    """E.164 (`+14155550134`), or None when the text is not a valid number."""
-    try:
-        parsed = phonenumbers.parse(raw.strip(), default_region)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(parsed):
-        return None
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+def normalize_phone(raw: str, country_hint: str | None = None) -> str | None:
+    """E.164 (`+14155550134`) as the models read it from a row giving `country_hint` (under
+    identity.default_country's default), or None when the models reject it as invalid_phone."""
+    return _model_phone(raw, country_hint)
 
 
 def mailchimp_member_id(email: str) -> str:
@@ -34,13 +29,13 @@ def mailchimp_member_id(email: str) -> str:
     return hashlib.md5(normalize_email(email).encode()).hexdigest()
 
 
-def normalize_identifier(id_type: str, value: str, default_region: str | None = None) -> str | None:
-    """Normalize any identifier type named in FORMAT.md; None when it cannot be used."""
+def normalize_identifier(id_type: str, value: str, country_hint: str | None = None) -> str | None:
+    """Normalize any identifier type named in FORMAT.md; None when the models cannot use it."""
     if value is None:
         return None
     value = str(value)
     if id_type == "email":
         return normalize_email(value) or None
     if id_type == "phone":
-        return normalize_phone(value, default_region) or value.strip() or None
+        return normalize_phone(value, country_hint)
     return value.strip() or None

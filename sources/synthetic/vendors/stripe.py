@@ -92,7 +92,7 @@ class _StripePerson:
                    "livemode": False, "mode": "subscription" if subscription else "payment", "status": "complete",
                    "payment_status": "paid", "customer": customer["id"], "customer_email": customer["email"],
                    "customer_details": {"email": customer["email"], "name": customer["name"],
-                                        "phone": customer["phone"]},
+                                        "phone": customer["phone"], "address": {"country": self.person.country}},
                    "amount_subtotal": purchase.subtotal_cents, "amount_total": purchase.total_cents,
                    "currency": CURRENCY, "payment_intent": intent["id"] if intent else None,
                    "subscription": subscription, "client_reference_id": purchase.device.anonymous_id,
