@@ -9,10 +9,11 @@ and every emulator still enforces its vendor's auth, limits and payload rules.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from headwater.loopback import LoopbackServer
+from headwater.loopback import LoopbackServer, LoopbackServers
 
 CONVERSIONS = {"model": "cdp.conversions"}
 
@@ -72,33 +73,13 @@ def sync_name(entry: DemoDestination) -> str:
     return f"{what}_to_{entry.type}"
 
 
-class DestinationEmulators:
+class DestinationEmulators(LoopbackServers):
     """The destination emulators on free loopback ports: `with DestinationEmulators() as d: d.config_sections()`."""
 
-    def __init__(self) -> None:
-        self.servers: dict[str, LoopbackServer] = {}
-
-    def start(self) -> "DestinationEmulators":
-        try:
-            for vendor, target in EMULATOR_APPS.items():
-                module_name, attribute = target.split(":")
-                app = getattr(importlib.import_module(module_name), attribute)()
-                self.servers[vendor] = LoopbackServer(app).start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def stop(self) -> None:
-        for server in self.servers.values():
-            server.stop()
-        self.servers.clear()
-
-    def __enter__(self) -> "DestinationEmulators":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
+    def planned(self) -> Iterator[tuple[str, LoopbackServer]]:
+        for vendor, target in EMULATOR_APPS.items():
+            module_name, attribute = target.split(":")
+            yield vendor, LoopbackServer(getattr(importlib.import_module(module_name), attribute)())
 
     def config_sections(self) -> dict[str, list[dict]]:
         return destination_sections({vendor: server.url for vendor, server in self.servers.items()})

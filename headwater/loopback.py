@@ -9,6 +9,8 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from typing import Self
 
 import uvicorn
 
@@ -51,6 +53,42 @@ class LoopbackServer:
         self._thread.join(timeout=15)
 
     def __enter__(self) -> "LoopbackServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+class LoopbackServers:
+    """Named loopback servers that start and stop as one (the demo's emulators, a test's vendors).
+
+    Why a group: if the third server fails to start, the two already running must stop before
+    the error propagates, or a failed demo start leaves threads holding ports. Subclasses say
+    what to serve in `planned()`; `servers` holds the running ones by name.
+    """
+
+    def __init__(self) -> None:
+        self.servers: dict[str, LoopbackServer] = {}
+
+    def planned(self) -> Iterator[tuple[str, LoopbackServer]]:
+        """(name, server not yet started) for each server of the group, in start order."""
+        raise NotImplementedError
+
+    def start(self) -> Self:
+        try:
+            for name, server in self.planned():
+                self.servers[name] = server.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        for server in self.servers.values():
+            server.stop()
+        self.servers.clear()
+
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc) -> None:

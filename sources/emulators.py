@@ -9,10 +9,11 @@ real APIs.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from headwater.loopback import LoopbackServer, free_port
+from headwater.loopback import LoopbackServer, LoopbackServers, free_port
 
 
 @dataclass(frozen=True)
@@ -41,13 +42,13 @@ def emulator_app(spec: EmulatorSpec, world_dir: Path | None):
     return getattr(importlib.import_module(module_name), attribute)(world_dir, **dict(spec.options))
 
 
-class Emulators:
+class Emulators(LoopbackServers):
     """The emulators on chosen (or free) loopback ports: `with Emulators(world) as e: e.source_entries()`."""
 
     def __init__(self, world_dir: Path | None, host: str = "127.0.0.1", ports: dict[str, int] | None = None):
+        super().__init__()
         self.world_dir, self.host = world_dir, host
         self.ports = ports or {spec.vendor: free_port(host) for spec in EMULATORS}
-        self.servers: dict[str, LoopbackServer] = {}
 
     def base_url(self, spec: EmulatorSpec) -> str:
         return f"http://{self.host}:{self.ports[spec.vendor]}{spec.url_suffix}"
@@ -57,23 +58,7 @@ class Emulators:
         return [{"name": spec.vendor, "type": spec.vendor, "base_url": self.base_url(spec),
                  spec.credential_key: spec.credential} for spec in EMULATORS]
 
-    def start(self) -> "Emulators":
-        try:
-            for spec in EMULATORS:
-                app = emulator_app(spec, self.world_dir)
-                self.servers[spec.vendor] = LoopbackServer(app, host=self.host, port=self.ports[spec.vendor]).start()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def stop(self) -> None:
-        for server in self.servers.values():
-            server.stop()
-        self.servers.clear()
-
-    def __enter__(self) -> "Emulators":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
+    def planned(self) -> Iterator[tuple[str, LoopbackServer]]:
+        for spec in EMULATORS:
+            app = emulator_app(spec, self.world_dir)
+            yield spec.vendor, LoopbackServer(app, host=self.host, port=self.ports[spec.vendor])
