@@ -25,7 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from destinations.emulators.kit import DestinationControl, read_body
+from destinations.emulators.kit import DestinationControl, read_body, read_body_or_none
 
 API_KEY = "amp-0123456789abcdef0123456789abcdef"
 SECRET_KEY = "amp-secret-fedcba9876543210fedcba98"
@@ -60,10 +60,7 @@ def create_app(state: AmplitudeState | None = None) -> Starlette:
                              "throttled_events": list(range(len(state.last_batch_users)))}, status_code=429)
 
     async def httpapi(request: Request) -> Response:
-        try:
-            body = await read_body(request)
-        except orjson.JSONDecodeError:
-            body = None
+        body = await read_body_or_none(request)
         if isinstance(body, dict) and isinstance(body.get("events"), list):
             state.last_batch_users = [str(e.get("user_id")) for e in body["events"] if isinstance(e, dict)]
         fault = control.admit(request, throttled)

@@ -15,13 +15,12 @@ import secrets
 import time
 from dataclasses import dataclass, field
 
-import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from destinations.emulators.kit import DestinationControl, read_body
+from destinations.emulators.kit import DestinationControl, read_body_or_none
 from destinations.ga4 import MAX_EVENTS, event_problems
 
 MEASUREMENT_ID = "G-HEADWATER1"
@@ -73,13 +72,9 @@ def create_app(state: GA4State | None = None) -> Starlette:
         return JSONResponse({"error": {"code": status, "message": message}}, status_code=status)
 
     async def collect(request: Request) -> Response:
-        fault = control.admit(request, error)
-        if fault is not None:
+        if (fault := control.admit(request, error)) is not None:
             return fault
-        try:
-            body = await read_body(request)
-        except orjson.JSONDecodeError:
-            body = None
+        body = await read_body_or_none(request)
         control.record_body(body)
         credentials_ok = (request.query_params.get("measurement_id") == MEASUREMENT_ID and secrets.compare_digest(
             request.query_params.get("api_secret", "").encode(), API_SECRET.encode()))
@@ -93,13 +88,9 @@ def create_app(state: GA4State | None = None) -> Starlette:
         return Response(status_code=204)
 
     async def debug_collect(request: Request) -> Response:
-        fault = control.admit(request, error)
-        if fault is not None:
+        if (fault := control.admit(request, error)) is not None:
             return fault
-        try:
-            body = await read_body(request)
-        except orjson.JSONDecodeError:
-            body = None
+        body = await read_body_or_none(request)
         return JSONResponse({"validationMessages": validation_messages(body, time.time_ns() // 1000)})
 
     app = Starlette(routes=[Route("/mp/collect", collect, methods=["POST"]),

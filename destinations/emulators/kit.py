@@ -63,6 +63,15 @@ async def read_body(request: Request) -> Any:
     return orjson.loads(raw)
 
 
+async def read_body_or_none(request: Request) -> Any:
+    """The parsed body, or None when it is empty or not JSON: for vendors that treat a malformed
+    body like a missing one (GA4 drops it silently, Amplitude and Klaviyo answer their usual 400)."""
+    try:
+        return await read_body(request)
+    except orjson.JSONDecodeError:
+        return None
+
+
 def json_error(status: int, body: dict, headers: dict[str, str] | None = None) -> Response:
     return JSONResponse(body, status_code=status, headers=headers)
 

@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from destinations.emulators.kit import DestinationControl, read_body
+from destinations.emulators.kit import DestinationControl, read_body_or_none
 
 API_KEY = "pk_0123456789abcdef0123456789abcdef01"
 LIST_ID = "Y6nRLr"
@@ -133,16 +133,10 @@ def create_app(state: KlaviyoState | None = None) -> Starlette:
                                                {"parameter": "revision"})])
         return None
 
-    async def json_body(request: Request):
-        try:
-            return await read_body(request)
-        except orjson.JSONDecodeError:
-            return None
-
     async def import_jobs(request: Request) -> Response:
         if (denied := admitted(request)) is not None:
             return denied
-        body = await json_body(request)
+        body = await read_body_or_none(request)
         data = body.get("data") if isinstance(body, dict) else None
         if not isinstance(data, dict) or data.get("type") != "profile-bulk-import-job":
             return errors_response(400, [error(400, "invalid", "Invalid input.",
@@ -204,7 +198,7 @@ def create_app(state: KlaviyoState | None = None) -> Starlette:
         list_id = request.path_params["list_id"]
         if list_id not in state.lists:
             return errors_response(404, [error(404, "not_found", "Not found.", f"List {list_id} does not exist.")])
-        body = await json_body(request)
+        body = await read_body_or_none(request)
         data = body.get("data") if isinstance(body, dict) else None
         if not isinstance(data, list) or not data or any(not isinstance(d, dict) or d.get("type") != "profile"
                                                          for d in data):
@@ -220,7 +214,7 @@ def create_app(state: KlaviyoState | None = None) -> Starlette:
     async def events(request: Request) -> Response:
         if (denied := admitted(request)) is not None:
             return denied
-        body = await json_body(request)
+        body = await read_body_or_none(request)
         data = body.get("data") if isinstance(body, dict) else None
         attributes = data.get("attributes") if isinstance(data, dict) and data.get("type") == "event" else None
         if not isinstance(attributes, dict):
@@ -246,7 +240,7 @@ def create_app(state: KlaviyoState | None = None) -> Starlette:
     async def deletion_jobs(request: Request) -> Response:
         if (denied := admitted(request)) is not None:
             return denied
-        body = await json_body(request)
+        body = await read_body_or_none(request)
         data = body.get("data") if isinstance(body, dict) else None
         if not isinstance(data, dict) or data.get("type") != "data-privacy-deletion-job":
             return errors_response(400, [error(400, "invalid", "Invalid input.",

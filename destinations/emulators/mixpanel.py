@@ -100,8 +100,7 @@ def create_app(state: MixpanelState | None = None) -> Starlette:
     control = state.control
 
     async def import_events(request: Request) -> Response:
-        fault = control.admit(request, _error)
-        if fault is not None:
+        if (fault := control.admit(request, _error)) is not None:
             return fault
         if not _authorized(request):
             return _error(401, "Invalid credentials: use a service account (with project_id) or the project secret")
@@ -132,8 +131,7 @@ def create_app(state: MixpanelState | None = None) -> Starlette:
         return JSONResponse({"code": 200, "num_records_imported": imported, "status": "OK"})
 
     async def engage(request: Request) -> Response:
-        fault = control.admit(request, _error)
-        if fault is not None:
+        if (fault := control.admit(request, _error)) is not None:
             return fault
         try:
             body = await read_body(request)
@@ -169,8 +167,7 @@ def create_app(state: MixpanelState | None = None) -> Starlette:
         return JSONResponse({"status": 1, "error": None})
 
     async def data_deletions(request: Request) -> Response:
-        fault = control.admit(request, _error)
-        if fault is not None:
+        if (fault := control.admit(request, _error)) is not None:
             return fault
         header = request.headers.get("authorization", "")
         if not header.startswith("Bearer ") or not secrets.compare_digest(header[7:].encode(), GDPR_OAUTH_TOKEN.encode()):
