@@ -148,6 +148,16 @@ def test_the_validation_server_answers_googles_documented_example(ga4):
     assert debug_messages(url, too_many)[0]["validationCode"] == "EXCEEDED_MAX_ENTITIES"
 
 
+def test_a_body_that_is_not_json_is_answered_as_unparseable_and_dropped_silently(ga4):
+    url, state = ga4
+    params = {"measurement_id": MEASUREMENT_ID, "api_secret": API_SECRET}
+    headers = {"content-type": "application/json"}
+    debug = httpx.post(f"{url}/debug/mp/collect", params=params, content=b"{not json", headers=headers)
+    assert [m["validationCode"] for m in debug.json()["validationMessages"]] == ["VALUE_INVALID"]
+    collect = httpx.post(f"{url}/mp/collect", params=params, content=b"{not json", headers=headers)
+    assert (collect.status_code, state.dropped, state.control.events) == (204, 1, {})
+
+
 def test_destination_test_says_plainly_that_the_api_secret_cannot_be_verified(duckdb_warehouse, ga4):
     url, state = ga4
     entry = ga4_config(duckdb_warehouse, url).destinations[0]
