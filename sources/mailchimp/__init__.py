@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 
 import dlt
 
-from sources.mailchimp.helpers import activity_rows, mailchimp_client, pages
+from sources.mailchimp.helpers import activity_rows, mailchimp_client, pages, pages_since
 
 
 @dlt.source(name="mailchimp", max_table_nesting=1)
@@ -34,16 +34,10 @@ def mailchimp_source(entry, sleep: Callable[[float], None] | None = None):
         state = dlt.current.resource_state().setdefault("last_changed", {})
         with client() as api:
             for mailing_list in list_page:
-                since = state.get(mailing_list["id"])
-                params = {"since_last_changed": since} if since else {}
-                newest = since
-                for page in pages(api, f"/lists/{mailing_list['id']}/members", "members", params):
-                    yield [{**member, "list_id": mailing_list["id"]} for member in page]
-                    changed = [m["last_changed"] for m in page if m.get("last_changed")]
-                    if changed and (newest is None or max(changed) > newest):
-                        newest = max(changed)
-                if newest:
-                    state[mailing_list["id"]] = newest
+                list_id = mailing_list["id"]
+                yield from pages_since(api, f"/lists/{list_id}/members", "members", state, list_id,
+                                       "since_last_changed", "last_changed",
+                                       lambda page: [{**member, "list_id": list_id} for member in page])
 
     @dlt.resource(primary_key="id", write_disposition="merge")
     def campaigns() -> Iterator[list[dict]]:
@@ -60,18 +54,9 @@ def mailchimp_source(entry, sleep: Callable[[float], None] | None = None):
         state = dlt.current.resource_state().setdefault("since", {})
         with client() as api:
             for report in report_page:
-                since = state.get(report["id"])
-                params = {"since": since} if since else {}
-                newest = since
-                for page in pages(api, f"/reports/{report['id']}/email-activity", "emails", params):
-                    rows = [row for email in page for row in activity_rows(email)]
-                    if rows:
-                        yield rows
-                    stamps = [r["timestamp"] for r in rows if r["timestamp"]]
-                    if stamps and (newest is None or max(stamps) > newest):
-                        newest = max(stamps)
-                if newest:
-                    state[report["id"]] = newest
+                yield from pages_since(api, f"/reports/{report['id']}/email-activity", "emails", state, report["id"],
+                                       "since", "timestamp",
+                                       lambda page: [row for email in page for row in activity_rows(email)])
 
     @dlt.transformer(data_from=reports, primary_key=("campaign_id", "email_id"), write_disposition="merge")
     def unsubscribes(report_page: list[dict]) -> Iterator[list[dict]]:

@@ -73,3 +73,25 @@ def activity_rows(email: dict) -> Iterator[dict]:
         identity = "|".join(str(row[k] or "") for k in ("campaign_id", "email_id", "action", "timestamp", "url"))
         row["activity_id"] = hashlib.md5(identity.encode()).hexdigest()
         yield row
+
+
+def pages_since(client: RetryingClient, path: str, key: str, cursors: dict[str, str], parent_id: str,
+                since_param: str, stamp: str, rows_of: Callable[[list[dict]], list[dict]]) -> Iterator[list[dict]]:
+    """Rows of one parent's collection changed since its cursor, advancing the cursor once read.
+
+    Mailchimp filters members and email activity per list or per campaign (`since_last_changed`,
+    `since`), so the cursor is one timestamp per parent id in `cursors` (dlt resource state):
+    the newest `stamp` seen, stored only after the last page so an interrupted run re-reads.
+    `rows_of` turns a page into the rows to load; pages with no rows yield nothing.
+    """
+    since = cursors.get(parent_id)
+    newest = since
+    for page in pages(client, path, key, {since_param: since} if since else {}):
+        rows = rows_of(page)
+        if rows:
+            yield rows
+        stamps = [row[stamp] for row in rows if row.get(stamp)]
+        if stamps and (newest is None or max(stamps) > newest):
+            newest = max(stamps)
+    if newest:
+        cursors[parent_id] = newest
