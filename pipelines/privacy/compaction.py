@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from headwater.durability import fsync_path
 from headwater.warehouse import Warehouse
 from pipelines.privacy.store import quote
 
@@ -45,14 +46,6 @@ def _literal(path: Path) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def rewrite_duckdb_file(path: Path) -> None:
     """Replace the DuckDB file by a copy holding only live data (atomic: a crash keeps the old file)."""
     import duckdb
@@ -74,7 +67,7 @@ def rewrite_duckdb_file(path: Path) -> None:
         fresh.unlink(missing_ok=True)
         raise CompactionError(f"the DuckDB file {path} is in use by another process ({error}); stop it and run "
                               "the deletion's compaction again (`headwater privacy delete` is safe to repeat)") from None
-    _fsync(fresh)
+    fsync_path(fresh)
     os.replace(fresh, path)
     path.with_name(path.name + ".wal").unlink(missing_ok=True)
-    _fsync(path.parent)
+    fsync_path(path.parent)

@@ -38,6 +38,8 @@ from pathlib import Path
 
 import orjson
 
+from headwater.durability import fsync_path
+
 MAGIC = b"HWR1"
 HEADER = struct.Struct("<4sII")
 SUFFIX = ".hws"
@@ -91,14 +93,6 @@ def _dirs(spool_dir: Path) -> dict[str, Path]:
     return folders
 
 
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _try_lock(fd: int) -> bool:
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -143,7 +137,7 @@ class SpoolWriter:
         self._path = self.folders[OPEN] / f"{stamp}-{self.name}-{self._sequence:06d}{SUFFIX}"
         self._fd = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o640)
         fcntl.flock(self._fd, fcntl.LOCK_EX)
-        _fsync_dir(self.folders[OPEN])
+        fsync_path(self.folders[OPEN])
         self._opened_at = time.monotonic()
         self._size = 0
 
@@ -188,8 +182,8 @@ class SpoolWriter:
                 return None
             target = self.folders[CLOSED] / path.name
             os.rename(path, target)
-            _fsync_dir(self.folders[CLOSED])
-            _fsync_dir(self.folders[OPEN])
+            fsync_path(self.folders[CLOSED])
+            fsync_path(self.folders[OPEN])
             return target
         finally:
             os.close(fd)  # releases the flock only after the file left open/
@@ -223,7 +217,7 @@ def recover_orphans(spool_dir: Path) -> list[Path]:
                 continue
             target = folders[CLOSED] / path.name
             os.rename(path, target)
-            _fsync_dir(folders[CLOSED])
+            fsync_path(folders[CLOSED])
             recovered.append(target)
         finally:
             os.close(fd)
@@ -245,7 +239,7 @@ class ClaimedFile:
             os.rename(self.path, self._folders[ARCHIVE] / self.path.name)
         else:
             self.path.unlink()
-        _fsync_dir(self._folders[CLAIMED])
+        fsync_path(self._folders[CLAIMED])
         self.release()
 
     def release(self) -> None:
@@ -287,7 +281,7 @@ def claim_files(spool_dir: Path, limit: int | None = None) -> list[ClaimedFile]:
             continue
         claimed.append(ClaimedFile(target, fd, folders))
     if claimed:
-        _fsync_dir(folders[CLAIMED])
+        fsync_path(folders[CLAIMED])
     return claimed
 
 
