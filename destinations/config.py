@@ -4,7 +4,7 @@ A destination is a named, credentialed instance of one destination type (`meta_c
 `google_customer_match`, `webhook`...); a sync moves one model or audience to one
 destination. Each destination type validates its own `settings` and `credentials` (see
 `destinations.registry`), so a typo is reported at load time with the key at fault.
-Imports only pydantic and destinations.registry.
+Imports only pydantic, destinations.registry and headwater.unique_names (which imports nothing).
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+
+from headwater.unique_names import check_unique_names
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -103,13 +105,8 @@ class SyncConfig(_Strict):
 def check_sync_references(destinations: list[DestinationConfig], syncs: list[SyncConfig]) -> None:
     """Names are unique and every sync names a configured destination."""
     names = [d.name for d in destinations]
-    for name in set(names):
-        if names.count(name) > 1:
-            raise ValueError(f"destination name {name!r} is used twice")
-    sync_names = [s.name for s in syncs]
-    for name in set(sync_names):
-        if sync_names.count(name) > 1:
-            raise ValueError(f"sync name {name!r} is used twice")
+    check_unique_names(names, "destination")
+    check_unique_names((s.name for s in syncs), "sync")
     for sync in syncs:
         if sync.destination not in names:
             raise ValueError(f"sync {sync.name!r}: destination {sync.destination!r} is not in the destinations section")

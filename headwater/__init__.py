@@ -8,7 +8,7 @@ with two deliberate exceptions:
   `destinations/config.py`): the file is validated as a whole when it is loaded, so a bad key
   anywhere is reported at once, naming the key. Those modules hold pydantic schemas only
   and must not import the kernel's other modules back (destinations' schema looks up its
-  registry lazily, inside a validator).
+  registry lazily, inside a validator), except `unique_names`, which imports nothing.
 """
 
 __version__ = "0.1.0"

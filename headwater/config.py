@@ -21,6 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from headwater.suppression import DEFAULT_SUPPRESSION_FILE
+from headwater.unique_names import check_unique_names
 
 # Each feature owns its section's schema; the kernel imports them (and only them) so the whole
 # file is validated on load. See headwater/__init__.py.
@@ -169,11 +170,7 @@ class HeadwaterConfig(_Section):
     @field_validator("sources")
     @classmethod
     def _unique_names(cls, sources: list) -> list:
-        seen: set[str] = set()
-        for source in sources:
-            if source.name in seen:
-                raise ValueError(f"source name {source.name!r} is used twice; names are schemas and must be unique")
-            seen.add(source.name)
+        check_unique_names((source.name for source in sources), "source", "names are schemas and must be unique")
         return sources
 
     def events_sources(self) -> list[EventsSourceConfig]:

@@ -55,6 +55,23 @@ def test_invalid_config_names_the_key_at_fault(raw, message):
     assert message in str(error.value)
 
 
+HOOK = {"name": "hook", "type": "webhook", "base_url": "http://127.0.0.1:9", "credentials": {"signing_secret": "s"}}
+SYNC = {"name": "vip_to_hook", "source": {"audience": "vip"}, "destination": "hook"}
+COUNTER = {"name": "orders", "kind": "event_counter", "event": "Order Completed"}
+
+
+@pytest.mark.parametrize("raw,message", [
+    ({"destinations": [HOOK, HOOK]}, "destination name 'hook' is used twice"),
+    ({"destinations": [HOOK], "syncs": [SYNC, SYNC]}, "sync name 'vip_to_hook' is used twice"),
+    ({"traits": {"computed": [COUNTER, COUNTER]}}, "trait name 'orders' is used twice; each becomes one column"),
+    ({"sources": [{"name": "a", "type": "events", "write_key": "k"}] * 2},
+     "source name 'a' is used twice; names are schemas and must be unique"),
+])
+def test_every_named_section_refuses_a_name_used_twice(raw, message):
+    with pytest.raises(ConfigError, match=message):
+        parse_config(raw)
+
+
 def test_cli_prints_one_line_error_not_a_traceback(tmp_path):
     bad = tmp_path / "headwater.yml"
     bad.write_text("collect:\n  port: eighty\n")

@@ -29,6 +29,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from headwater.unique_names import check_unique_names
+
 CONSENT_CATEGORIES = ("analytics", "advertising", "email", "sms")
 TraitKind = Literal["event_counter", "aggregation", "first", "last", "most_frequent", "unique_list"]
 FilterOp = Literal["=", "!=", ">", ">=", "<", "<=", "in", "not_in", "exists"]
@@ -170,11 +172,7 @@ class TraitsConfig(BaseModel):
     @field_validator("computed")
     @classmethod
     def _unique_names(cls, traits: list[ComputedTrait]) -> list[ComputedTrait]:
-        seen: set[str] = set()
-        for trait in traits:
-            if trait.name in seen:
-                raise ValueError(f"trait name {trait.name!r} is used twice; each becomes one column")
-            seen.add(trait.name)
+        check_unique_names((trait.name for trait in traits), "trait", "each becomes one column")
         return traits
 
     def consent_granted_by_default(self, category: str) -> bool:
