@@ -31,13 +31,7 @@ class ErasureReport:
 def erase_person(session: Session, person: Person) -> tuple[Matches, ErasureReport]:
     matches = find_person_rows(session, person)
     report = ErasureReport()
-    for table in matches.tables:
-        if not matches.counts.get(table):
-            continue
-        where = matches.condition(table)
-        if where is None:
-            continue
-        sql, params = where
+    for table, (sql, params) in matches.found():
         session.run(f"DELETE FROM {quote(table[0])}.{quote(table[1])} WHERE {sql}", params)
         report.deleted[table] = matches.counts[table]
     session.commit()

@@ -51,12 +51,7 @@ def export_person(config: HeadwaterConfig, identifiers: list[str], requested_by:
             "exported_at": now().isoformat() + "Z", "asked_for": identifiers,
             "profile_ids": sorted(person.profile_ids), "profile": [], "identities": [],
             "audience_memberships": [], "consent_history": [], "sent_to_destinations": {}, "tables": {}}
-        for table in matches.tables:
-            if not matches.counts.get(table):
-                continue
-            where = matches.condition(table)
-            if where is None:
-                continue
+        for table, where in matches.found():
             rows = _rows(session, table, where)
             if table in NAMED_TABLES:
                 document[NAMED_TABLES[table]] = rows

@@ -20,6 +20,7 @@ own bookkeeping are never touched.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import orjson
@@ -117,6 +118,16 @@ class Matches:
         if not parts:
             return None
         return " OR ".join(f"({sql})" for sql, _ in parts), [p for _, params in parts for p in params]
+
+    def found(self) -> Iterator[tuple[Table, tuple[str, list]]]:
+        """(table, WHERE clause) for each table where `find` matched the person's rows: what
+        an export reads and an erasure deletes, so both act on exactly the same rows."""
+        for table in self.tables:
+            if not self.counts.get(table):
+                continue
+            where = self.condition(table)
+            if where is not None:
+                yield table, where
 
     def _all_keys(self, column: str) -> set[str]:
         return {value for by in self.keys.values() for value in by.get(column, ())}
