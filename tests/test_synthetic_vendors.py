@@ -160,3 +160,35 @@ def test_mailchimp_reports_total_the_email_activity(world):
         assert report["unsubscribed"] == unsubscribed[report["id"]]
     (audience,) = list(iter_vendor_records(world, "mailchimp", "lists"))
     assert {c["recipients"]["list_id"] for c in iter_vendor_records(world, "mailchimp", "campaigns")} == {audience["id"]}
+
+
+def test_newsletter_landings_carry_mc_eid_only_for_confirmed_list_members(world):
+    """Mailchimp's e-commerce link tracking tags campaign links with mc_cid (campaign id) and
+    mc_eid (the member's unique_email_id): only people on the list arrive that way."""
+    from urllib.parse import parse_qs
+
+    from sources.synthetic.truth import iter_truth
+
+    owner = {(r["kind"], r["key"]): r["person_id"] for r in iter_truth(world, "records")
+             if r["kind"] in ("event", "mailchimp_member")}
+    members = {}
+    for member in iter_vendor_records(world, "mailchimp", "members"):
+        members[member["unique_email_id"]] = (member, owner[("mailchimp_member", f"{member['list_id']}:{member['id']}")])
+    campaigns = {c["id"]: c for c in iter_vendor_records(world, "mailchimp", "campaigns")}
+    landings = 0
+    for message in iter_events(world, "website"):
+        if message["type"] != "page":
+            continue
+        params = parse_qs(message["context"]["page"]["search"].lstrip("?"))
+        if params.get("utm_source") != ["mailchimp"]:
+            assert "mc_eid" not in params
+            continue
+        landings += 1
+        (eid,), (cid,) = params["mc_eid"], params["mc_cid"]
+        member, person = members[eid]  # a real member's unique_email_id ...
+        assert person == owner[("event", message["messageId"])]  # ... of the person who landed
+        assert member["status"] != "pending"  # an unconfirmed address receives no campaign
+        sent = campaigns[cid]["send_time"]
+        assert member["timestamp_opt"] < sent  # a campaign sent to them after they joined
+    assert landings > 20
+    assert len(members) == len({m["id"] for m, _ in members.values()})  # one email id per member

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from sources.synthetic.catalog import MEMBERSHIP, SHOP_CURRENCY, SHOP_PRODUCTS, WORKSHOPS, Product, Variant
 from sources.synthetic.clock import DAY, device_skew_seconds, iso, session_time
+from sources.synthetic.newsletter import CampaignSend, last_campaign, receives_campaigns, unique_email_id
 from sources.synthetic.people import Device, Person
 from sources.synthetic.randomness import keyed_rng, rng_token, rng_uuid
 from sources.synthetic.settings import WorldRates
@@ -26,8 +27,9 @@ _CAMPAIGNS = (  # source, medium, campaign, click id parameter
     ("facebook", "paid_social", "summer_lineup_retargeting", "fbclid"),
     ("instagram", "paid_social", "merch_drop", "fbclid"),
     ("tiktok", "paid_social", "rave_teaser", "ttclid"),
-    ("mailchimp", "email", "weekly_newsletter", None),
+    ("mailchimp", "email", "weekly_newsletter", None),  # only for list members: links carry mc_cid and mc_eid
 )
+_PAID_CAMPAIGNS = tuple(c for c in _CAMPAIGNS if c[0] != "mailchimp")
 _USER_AGENTS = {
     "web": ("Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15",
             "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
@@ -135,8 +137,10 @@ def _geometric(rng: random.Random, mean: float) -> int:
 class StoryWriter:
     """Turns a person into their messages and purchases; one per world."""
 
-    def __init__(self, seed: int, rates: WorldRates, start: float, end: float, counters: Counters):
+    def __init__(self, seed: int, rates: WorldRates, start: float, end: float, counters: Counters,
+                 campaigns: list[CampaignSend] = ()):
         self.seed, self.rates, self.start, self.end, self.counters = seed, rates, start, end, counters
+        self.campaigns = list(campaigns)
 
     # --- message plumbing -------------------------------------------------------------
     def _consent(self, person: Person) -> dict:
@@ -208,6 +212,7 @@ class StoryWriter:
         in memory); late ones are kept in `story.late_messages`, in time order, for the caller to
         send after the rest, as an offline device would."""
         self._deliver = deliver
+        self._unique_email_id = unique_email_id(self.seed, person)
         rng = keyed_rng(self.seed, "story", person.index)
         story = Story(person)
         self._skews: dict[str, float] = {}
@@ -266,13 +271,22 @@ class StoryWriter:
         clock[0] += rng.uniform(3.0, 90.0)
         return clock[0]
 
+    def _newsletter_link(self, story: Story, t: float) -> CampaignSend | None:
+        """The campaign whose link a list member may follow at `t` (none for anyone else)."""
+        person = story.person
+        if not receives_campaigns(self.seed, person, story.newsletter_time, t):
+            return None
+        return last_campaign(self.campaigns, story.newsletter_time, t)
+
     def _page_fields(self, rng: random.Random, path: str, title: str, referrer: str,
-                     landing: bool) -> tuple[dict, dict | None]:
+                     newsletter: CampaignSend | None, landing: bool) -> tuple[dict, dict | None]:
         search = ""
         campaign = None
         if landing and rng.random() < 0.35:
-            source, medium, name, click_param = rng.choice(_CAMPAIGNS)
+            source, medium, name, click_param = rng.choice(_CAMPAIGNS if newsletter else _PAID_CAMPAIGNS)
             params = [f"utm_source={source}", f"utm_medium={medium}", f"utm_campaign={name}"]
+            if source == "mailchimp":  # Mailchimp's e-commerce link tracking: campaign id, member's email id
+                params += [f"mc_cid={newsletter.id}", f"mc_eid={self._unique_email_id}"]
             if click_param == "gclid":
                 params.append("gclid=" + rng_token(rng, 40))
             elif click_param == "fbclid":
@@ -293,8 +307,9 @@ class StoryWriter:
             if device.platform == "web":
                 path = "/" if view == 0 and rng.random() < 0.5 else f"/products/{product.handle}"
                 referrer = "https://www.google.com/" if view == 0 else SITE + "/"
+                newsletter = self._newsletter_link(story, t) if landing and view == 0 else None
                 page, campaign = self._page_fields(rng, path, f"{product.title} | Headwater Live", referrer,
-                                                   landing and view == 0)
+                                                   newsletter, landing and view == 0)
                 body = {"type": "page", "name": product.title if path != "/" else "Home", "properties": dict(page)}
                 self._emit(story, rng, device, t, body, user_id, page, campaign)
                 self._last_page[device.anonymous_id] = page

@@ -13,6 +13,7 @@ import shutil
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import parse_qs
 
 from sources.synthetic.clock import iso, iso_seconds, parse_end, window_start
 from sources.synthetic.files import BatchWriter, JsonlWriter
@@ -60,6 +61,31 @@ class _WorldSink:
         return counts
 
 
+def message_identifiers(message: dict) -> list[tuple[str, str | None]]:
+    """The identifiers a Segment message carries, as the models read them."""
+    found = [("anonymous_id", message["anonymousId"]), ("user_id", message.get("userId"))]
+    traits = message.get("traits")
+    if traits and message["type"] == "identify":
+        found += [("email", traits.get("email")), ("phone", traits.get("phone"))]
+    return found
+
+
+def message_links(message: dict) -> list[str]:
+    """Keys a message shares with other records: the order or checkout it completes or starts,
+    and the Mailchimp email id (mc_eid) of the campaign link that opened its page."""
+    links = []
+    properties = message.get("properties") or {}
+    if message.get("event") in ("Order Completed", "Checkout Started"):
+        if properties.get("order_id"):
+            links.append(f"order:{properties['order_id']}")
+        if properties.get("checkout_id"):
+            links.append(f"checkout:{properties['checkout_id']}")
+    search = ((message.get("context") or {}).get("page") or {}).get("search") or ""
+    for eid in parse_qs(search.lstrip("?")).get("mc_eid", ()):
+        links.append(f"mc_eid:{eid}")
+    return links
+
+
 def write_keys(seed: int) -> dict[str, str]:
     rng = keyed_rng(seed, "write-keys", "world")
     return {source: f"wk_{source}_{rng_hex(rng, 24)}" for source in EVENT_SOURCES}
@@ -96,8 +122,8 @@ def generate_world(out_dir: Path | str, people: int, seed: int, end: datetime | 
     sink = _WorldSink(out, compress, truth)
     batches = {source: BatchWriter(out / "events" / source, compress) for source in EVENT_SOURCES}
     events = {source: 0 for source in EVENT_SOURCES}
-    stories = StoryWriter(seed, rates, start, stop, Counters())
     account = mailchimp.MailchimpAccount(seed, start, stop)
+    stories = StoryWriter(seed, rates, start, stop, Counters(), account.sends())
     shopify.write_products(sink)
 
     for index in range(people):
@@ -112,12 +138,7 @@ def generate_world(out_dir: Path | str, people: int, seed: int, end: datetime | 
             truth.record("event", message["messageId"], person.id, source=emitted.source,
                          true_time=iso(emitted.true_time), skew_seconds=emitted.skew, late=emitted.late,
                          duplicated=emitted.duplicated)
-            observed.add("anonymous_id", message["anonymousId"])
-            observed.add("user_id", message.get("userId"))
-            traits = message.get("traits")
-            if traits and message["type"] == "identify":
-                observed.add("email", traits.get("email"))
-                observed.add("phone", traits.get("phone"))
+            observed.record(message_identifiers(message), message_links(message))
             if emitted.duplicated:
                 duplicates.append(emitted)
 

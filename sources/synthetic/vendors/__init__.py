@@ -7,6 +7,7 @@ rest of sources.synthetic, never pipelines/ or the source emulators.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Protocol
 
 
@@ -16,5 +17,6 @@ class RecordSink(Protocol):
 
 
 class IdentifierSink(Protocol):
-    def add(self, id_type: str, raw: str | None) -> None:
-        """Note an identifier as this person exposes it (raw: normalized by the sink)."""
+    def record(self, identifiers: Iterable[tuple[str, str | None]], links: Iterable[str] = ()) -> None:
+        """Note the identifiers one record exposes together, raw (the sink normalizes them), and
+        the keys that join it to other records (`order:<id>`, `checkout:<id>`, `mc_eid:<id>`)."""

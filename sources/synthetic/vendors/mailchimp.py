@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sources.synthetic.clock import DAY, iso_offset
+from sources.synthetic.newsletter import CampaignSend, joins_list, pending, unique_email_id
 from sources.synthetic.normalize import mailchimp_member_id
 from sources.synthetic.randomness import keyed_rng, rng_hex
 from sources.synthetic.story import SITE, Story, typed_email, typed_phone
@@ -64,16 +65,20 @@ class MailchimpAccount:
             send += CAMPAIGN_EVERY_DAYS * DAY
             number += 1
 
+    def sends(self) -> list[CampaignSend]:
+        """The campaigns as their tracked links name them, for the story's newsletter landings."""
+        return [CampaignSend(campaign.id, campaign.send_time) for campaign in self.campaigns]
+
     def write_person(self, story: Story, sink: RecordSink, ids: IdentifierSink, email_variant_rate: float) -> None:
         person = story.person
-        if story.newsletter_time is None or person.shared.get(("email", person.email)) == "household_email" and person.index % 2:
+        if story.newsletter_time is None or not joins_list(person):
             return  # not subscribed, or the household partner whose address is already on the list
         rng = keyed_rng(self.seed, "mailchimp", person.index)
         email = person.second_email if person.second_email and rng.random() < 0.5 else person.email
         typed = typed_email(rng, email, email_variant_rate).strip()
         member_id = mailchimp_member_id(typed)
         opted = story.newsletter_time
-        status, changed = ("pending", opted) if rng.random() < 0.03 else ("subscribed", opted)
+        status, changed = ("pending", opted) if pending(self.seed, person) else ("subscribed", opted)
         opens = clicks = received = 0
         for campaign in self.campaigns:
             if status != "subscribed" or campaign.send_time <= opted:
@@ -120,7 +125,7 @@ class MailchimpAccount:
         self.members += 1
         self.cleaned += status == "cleaned"
         member = {
-            "id": member_id, "email_address": typed, "unique_email_id": rng_hex(rng, 10),
+            "id": member_id, "email_address": typed, "unique_email_id": unique_email_id(self.seed, person),
             "contact_id": rng_hex(rng, 32), "full_name": f"{person.basics.first} {person.basics.last}",
             "web_id": 500_000_000 + person.index, "email_type": "html", "status": status,
             "merge_fields": {"FNAME": person.basics.first, "LNAME": person.basics.last,
@@ -135,9 +140,8 @@ class MailchimpAccount:
             "tags_count": 1, "tags": [{"id": 101, "name": "customer" if person.buys else "newsletter"}],
             "list_id": self.list_id,
         }
-        ids.add("mailchimp_member_id", member_id)
-        ids.add("email", typed)
-        ids.add("phone", member["merge_fields"]["PHONE"] or None)
+        ids.record([("mailchimp_member_id", member_id), ("email", typed), ("phone", member["merge_fields"]["PHONE"] or None)],
+                   [f"mc_eid:{member['unique_email_id']}"])
         sink.write(VENDOR, "members", member, person.id, f"{self.list_id}:{member_id}")
 
     def write_account(self, sink: RecordSink) -> None:

@@ -127,10 +127,9 @@ def write_person(seed: int, story: Story, sink: RecordSink, ids: IdentifierSink)
             "billingAddress": {"countryCodeV2": person.country},
             "tags": [] if account else ["guest"],
         }
-        ids.add("email", order["email"])
-        ids.add("phone", order["phone"])
-        if customer_ref:
-            ids.add("shopify_customer_id", customer_ref["legacyResourceId"])
+        ids.record([("email", order["email"]), ("phone", order["phone"]),
+                    ("shopify_customer_id", customer_ref["legacyResourceId"] if customer_ref else None)],
+                   [f"order:{order['legacyResourceId']}"])
         sink.write(VENDOR, "orders", order, person.id, order["legacyResourceId"])
     if not account:
         return
@@ -146,6 +145,7 @@ def write_person(seed: int, story: Story, sink: RecordSink, ids: IdentifierSink)
             "subtotalPriceSet": money_bag(subtotal), "totalPriceSet": money_bag(subtotal),
         }
         last_update = max(last_update, cart.time + 300)
+        ids.record([("shopify_customer_id", customer_ref["legacyResourceId"])], [f"checkout:{legacy}"])
         sink.write(VENDOR, "abandoned_checkouts", checkout, person.id, checkout["legacyResourceId"])
     created = story.signup_time
     customer = {
@@ -160,9 +160,8 @@ def write_person(seed: int, story: Story, sink: RecordSink, ids: IdentifierSink)
         "emailMarketingConsent": _consent(person.consent["email"], created),
         "smsMarketingConsent": _consent(person.consent["sms"], created, sms=True) if person.phone else None,
     }
-    ids.add("shopify_customer_id", customer["legacyResourceId"])
-    ids.add("email", customer["email"])
-    ids.add("phone", customer["phone"])
+    ids.record([("shopify_customer_id", customer["legacyResourceId"]), ("email", customer["email"]),
+                ("phone", customer["phone"])])
     sink.write(VENDOR, "customers", customer, person.id, customer["legacyResourceId"])
 
 

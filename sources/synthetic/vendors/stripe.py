@@ -55,9 +55,8 @@ class _StripePerson:
                       "description": None, "address": {"country": person.country}, "balance": 0,
                       "currency": CURRENCY, "delinquent": False, "invoice_prefix": rng_token(self.rng, 8).upper(),
                       "preferred_locales": [person.locale.split("-")[0]], "metadata": {"user_id": person.user_id}}
-            self.ids.add("stripe_customer_id", record["id"])
-            self.ids.add("email", record["email"])
-            self.ids.add("phone", record["phone"])
+            self.ids.record([("stripe_customer_id", record["id"]), ("email", record["email"]),
+                             ("phone", record["phone"])])
             self.customer = self._write("customers", record)
         return self.customer
 
@@ -78,6 +77,8 @@ class _StripePerson:
                        "balance_transaction": f"txn_{rng_token(self.rng, 24)}", "metadata": metadata})
         self._write("payment_intents", intent)
         self._write("charges", charge)
+        self.ids.record([("stripe_customer_id", customer["id"]), ("email", customer["email"]),
+                         ("phone", customer["phone"])], [f"order:{metadata['order_id']}" if "order_id" in metadata else ""])
         if refunded:
             refund = _base("re", "refund", self.rng, at + DAY)
             refund.update({"amount": amount, "charge": charge["id"], "payment_intent": intent["id"],
@@ -99,6 +100,9 @@ class _StripePerson:
                    "expires_at": int(purchase.time - 120 + DAY),
                    "metadata": {"product": purchase.lines[0].product.handle}}
         self._write("checkout_sessions", session)
+        self.ids.record([("stripe_customer_id", customer["id"]), ("email", customer["email"]),
+                         ("phone", customer["phone"]), ("anonymous_id", session["client_reference_id"])],
+                        [f"order:{session['id']}"])
 
     def subscribe(self, purchase: Purchase) -> None:
         customer = self.customer_for(purchase.time)
