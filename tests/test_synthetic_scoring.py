@@ -116,3 +116,64 @@ def test_score_identity_command_names_a_missing_table(world, duckdb_warehouse):
     assert result.exit_code == 2
     assert result.output.strip().startswith("error: --table cdp.profile_identities: no such table")
     assert "Traceback" not in result.output
+
+
+def _truth_file(folder: Path, rows: list[tuple]) -> Path:
+    import orjson
+
+    (folder / "truth").mkdir(parents=True)
+    lines = [{"id_type": t, "id_value": v, "person_id": p, "ambiguous": p is None, "reason": None,
+              "person_ids": [p] if p else ["A", "B"], "linkable": linkable, "link_group": group}
+             for t, v, p, linkable, group in rows]
+    (folder / "truth" / "identifiers.jsonl").write_bytes(b"".join(orjson.dumps(line) + b"\n" for line in lines))
+    return folder
+
+
+def test_linkable_recall_counts_only_pairs_records_tie_together(tmp_path):
+    # A: {user, email, phone} tied by records; a browse-only device alone; a second email
+    # and its member id tied only to each other. B: a user and a device. Plus a shared email.
+    world = _truth_file(tmp_path, [
+        ("user_id", "1", "A", True, 0), ("email", "a@x.io", "A", True, 0), ("phone", "+14155550100", "A", True, 0),
+        ("anonymous_id", "dev-a", "A", False, 1),
+        ("email", "a@work.io", "A", True, 2), ("mailchimp_member_id", "m1", "A", True, 2),
+        ("user_id", "2", "B", True, 0), ("anonymous_id", "dev-b", "B", True, 0),
+        ("email", "home@x.io", None, False, None)])
+    resolved = [("p1", "user_id", "1"), ("p1", "email", "a@x.io"), ("p2", "phone", "+14155550100"),
+                ("p3", "anonymous_id", "dev-a"), ("p4", "email", "a@work.io"), ("p4", "mailchimp_member_id", "m1"),
+                ("p5", "user_id", "2"), ("p5", "anonymous_id", "dev-b"), ("p1", "email", "home@x.io")]
+    score = score_identity(resolved, world)
+    # A: 6 identifiers, 15 true pairs; B: 1. Correct: (user, email), (work email, member), B's pair.
+    assert (score.true_pairs, score.correct_pairs) == (16, 3)
+    # linkable: group 0 of A has 3 pairs, group 2 one, B's group one; the lone device none
+    assert (score.linkable_pairs, score.correct_linkable_pairs) == (5, 3)
+    assert score.linkable_recall == pytest.approx(3 / 5)
+    assert score.recall == pytest.approx(3 / 16)
+
+
+def test_truth_without_link_groups_reports_no_linkable_recall(tmp_path):
+    world = _truth_file(tmp_path, [("user_id", "1", "A", True, None), ("email", "a@x.io", "A", True, None)])
+    score = score_identity([("p", "user_id", "1"), ("p", "email", "a@x.io")], world)
+    assert score.recall == 1.0 and score.linkable_recall is None
+
+
+def test_generated_truth_links_what_records_tie_and_leaves_browse_only_devices_alone(world):
+    rows = [r for r in iter_truth(world, "identifiers") if not r["ambiguous"]]
+    assert all(r["link_group"] is None for r in iter_truth(world, "identifiers") if r["ambiguous"])
+    alone = {r["id_value"] for r in rows if r["id_type"] == "anonymous_id" and not r["linkable"]}
+    assert alone  # devices that only browsed
+    from sources.synthetic import iter_events
+    for source in ("website", "app"):
+        for message in iter_events(world, source):
+            if message["anonymousId"] in alone:
+                assert "userId" not in message and message["type"] != "identify"
+                assert "mc_eid" not in (message["context"].get("page") or {}).get("search", "")
+    # a user id and every device it was sent from share one link group
+    group = {(r["id_type"], r["id_value"]): (r["person_id"], r["link_group"]) for r in rows}
+    for source in ("website", "app"):
+        for message in iter_events(world, source):
+            user, device = ("user_id", message.get("userId")), ("anonymous_id", message["anonymousId"])
+            if user in group and device in group:
+                assert group[user] == group[device]
+    # the truth's own resolution scores one either way
+    score = score_identity(truth_resolution(world), world)
+    assert score.linkable_recall == 1.0 and score.recall == 1.0

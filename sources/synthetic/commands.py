@@ -170,6 +170,11 @@ def score_identity(truth_dir: Path, warehouse_arg: str | None, table: str, file_
         click.echo(json.dumps(asdict(score), indent=2))
         return
     click.echo(f"precision {score.precision:.4f}  recall {score.recall:.4f}  F1 {score.f1:.4f}")
+    if score.linkable_recall is None:
+        click.echo("linkable recall: n/a (this truth has no link groups; regenerate the world to get them)")
+    else:
+        click.echo(f"linkable recall {score.linkable_recall:.4f} ({score.correct_linkable_pairs} of "
+                   f"{score.linkable_pairs} pairs that records tie together; the rest no resolver can join)")
     click.echo(f"pairs: {score.correct_pairs} correct of {score.predicted_pairs} predicted, {score.true_pairs} true; "
                f"identifiers scored {score.identifiers_scored} ({score.identifiers_missing} missing from resolution)")
     click.echo(f"people {score.people}, profiles {score.profiles}: over-merged people {score.over_merged_people}, "

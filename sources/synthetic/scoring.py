@@ -7,6 +7,11 @@ runs in DuckDB so a million people's identifiers score in seconds. Ambiguous ide
 (shared devices, household emails, placeholders) have no single owner and are left out;
 a true identifier the resolution does not contain counts as a profile of its own, so
 dropping identifiers costs recall.
+
+Linkable recall counts only the true pairs some chain of records ties together (the truth's
+`link_group`, which only the generator knows): a device that only ever browsed cannot be
+joined to its person by any resolver, so recall over every pair mixes the resolver's misses
+with what the data cannot tell; linkable recall is the resolver's part alone.
 """
 
 from __future__ import annotations
@@ -23,7 +28,8 @@ from sources.synthetic.files import existing
 from sources.synthetic.normalize import normalize_phone
 
 RESOLVED_COLUMNS = ("profile_id", "id_type", "id_value")
-TRUTH_COLUMNS = "{id_type: 'VARCHAR', id_value: 'VARCHAR', person_id: 'VARCHAR', ambiguous: 'BOOLEAN'}"
+TRUTH_COLUMNS = ("{id_type: 'VARCHAR', id_value: 'VARCHAR', person_id: 'VARCHAR', ambiguous: 'BOOLEAN', "
+                 "link_group: 'INTEGER'}")
 
 
 class ScoringError(ValueError):
@@ -46,6 +52,9 @@ class Score:
     split_people: int
     worst_over_merged: list[dict[str, Any]] = field(default_factory=list)
     worst_split: list[dict[str, Any]] = field(default_factory=list)
+    linkable_recall: float | None = None  # None when the truth predates link groups
+    linkable_pairs: int = 0
+    correct_linkable_pairs: int = 0
 
 
 def _frame(resolved_rows: Any) -> pl.DataFrame:
@@ -82,18 +91,19 @@ def score_identity(resolved_rows: Any, truth_dir: Path | str, worst: int = 10) -
     try:
         con.execute(f"""
             CREATE TEMP TABLE truth AS
-            SELECT id_type, id_value, person_id FROM read_json('{truth_path.as_posix()}', format='newline_delimited',
+            SELECT id_type, id_value, person_id, link_group FROM read_json('{truth_path.as_posix()}', format='newline_delimited',
                 columns={TRUTH_COLUMNS})
             WHERE NOT ambiguous""")
         con.execute("""
             CREATE TEMP TABLE cells AS
             WITH chosen AS (SELECT id_type, id_value, min(profile_id) AS profile_id FROM resolved GROUP BY 1, 2)
             SELECT t.person_id, coalesce(c.profile_id, '~missing:' || t.id_type || ':' || t.id_value) AS profile_id,
-                   count(*) AS n, bool_or(c.profile_id IS NULL) AS missing
+                   t.link_group, count(*) AS n, bool_or(c.profile_id IS NULL) AS missing
             FROM truth t LEFT JOIN chosen c USING (id_type, id_value)
-            GROUP BY 1, 2""")
+            GROUP BY 1, 2, 3""")
         (correct, scored, missing) = con.execute(
-            "SELECT coalesce(sum(n * (n - 1) // 2), 0), coalesce(sum(n), 0), coalesce(sum(n) FILTER (WHERE missing), 0) FROM cells"
+            "SELECT coalesce(sum(n * (n - 1) // 2), 0), coalesce(sum(n), 0), coalesce(sum(n) FILTER (WHERE missing), 0) "
+            "FROM (SELECT sum(n) AS n, bool_or(missing) AS missing FROM cells GROUP BY person_id, profile_id)"
         ).fetchone()
         (predicted, profiles) = con.execute(
             "SELECT coalesce(sum(a * (a - 1) // 2), 0), count(*) FROM (SELECT sum(n) AS a FROM cells GROUP BY profile_id)"
@@ -101,6 +111,12 @@ def score_identity(resolved_rows: Any, truth_dir: Path | str, worst: int = 10) -
         (actual, people) = con.execute(
             "SELECT coalesce(sum(b * (b - 1) // 2), 0), count(*) FROM (SELECT sum(n) AS b FROM cells GROUP BY person_id)"
         ).fetchone()
+        (linkable, correct_linkable, grouped) = con.execute("""
+            SELECT coalesce(sum(g * (g - 1) // 2), 0), coalesce(sum(c), 0), count(*) FROM (
+                SELECT sum(n) AS g, sum(c) AS c FROM (
+                    SELECT person_id, link_group, sum(n) * (sum(n) - 1) // 2 AS c, sum(n) AS n FROM cells
+                    WHERE link_group IS NOT NULL GROUP BY person_id, link_group, profile_id)
+                GROUP BY person_id, link_group)""").fetchone()
         over_merged = con.execute("""
             SELECT count(DISTINCT person_id) FROM cells WHERE profile_id IN
             (SELECT profile_id FROM cells GROUP BY 1 HAVING count(DISTINCT person_id) > 1)""").fetchone()[0]
@@ -125,7 +141,9 @@ def score_identity(resolved_rows: Any, truth_dir: Path | str, worst: int = 10) -
                  people=int(people), profiles=int(profiles), over_merged_people=int(over_merged),
                  split_people=int(split),
                  worst_over_merged=[{"profile_id": p, "people": n, "identifiers": i} for p, n, i in worst_merged],
-                 worst_split=[{"person_id": p, "profiles": n, "identifiers": i} for p, n, i in worst_split])
+                 worst_split=[{"person_id": p, "profiles": n, "identifiers": i} for p, n, i in worst_split],
+                 linkable_recall=(correct_linkable / linkable if linkable else 1.0) if grouped else None,
+                 linkable_pairs=int(linkable), correct_linkable_pairs=int(correct_linkable))
 
 
 def truth_resolution(world_dir: Path | str) -> pl.DataFrame:
