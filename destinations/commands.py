@@ -10,7 +10,7 @@ import httpx
 
 from destinations.base import CredentialProblem
 from headwater.cli import UserError
-from headwater.config import ConfigError
+from headwater.config import ConfigError, find_named
 from headwater.runtime import cli_config, config_option
 
 
@@ -59,10 +59,10 @@ def destination() -> None:
 def test_destination(name: str, config_file: Path | None) -> None:
     """Check destination NAME's credentials with a harmless call."""
     config = cli_config(config_file)
-    from destinations.engine import find_destination, make_destination
+    from destinations.engine import make_destination
 
     try:
-        instance = make_destination(find_destination(config, name))
+        instance = make_destination(find_named(config.destinations, name, "destination"))
     except ConfigError as error:
         raise UserError(str(error)) from None
 

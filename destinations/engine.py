@@ -26,7 +26,7 @@ from destinations.registry import destination_class
 from destinations.snapshot import SyncDefinitionError, build_snapshot, settings_digest
 from destinations.state import (CONSENTED, SqlSession, build_plan, commit_delivery, ensure_log_tables, planned_rows,
                                release_lease, take_lease)
-from headwater.config import ConfigError, HeadwaterConfig
+from headwater.config import ConfigError, HeadwaterConfig, find_named
 from headwater.warehouse import Warehouse
 
 STREAM_CHUNK = 50_000
@@ -63,22 +63,6 @@ class SyncRunReport:
                 + (f"; {self.message}" if self.message else ""))
 
 
-def find_sync(config: HeadwaterConfig, name: str) -> SyncConfig:
-    for sync in config.syncs:
-        if sync.name == name:
-            return sync
-    known = ", ".join(s.name for s in config.syncs) or "none configured"
-    raise ConfigError(f"no sync named {name!r} in the syncs section (known: {known})")
-
-
-def find_destination(config: HeadwaterConfig, name: str) -> DestinationConfig:
-    for destination in config.destinations:
-        if destination.name == name:
-            return destination
-    known = ", ".join(d.name for d in config.destinations) or "none configured"
-    raise ConfigError(f"no destination named {name!r} in the destinations section (known: {known})")
-
-
 def make_destination(entry: DestinationConfig, sync_settings: dict[str, Any] | None = None) -> Destination:
     kind = destination_class(entry.type)
     try:
@@ -104,8 +88,8 @@ def run_sync(config: HeadwaterConfig, name: str, *, dry_run: bool = False, plan_
     """Run sync `name` once. `dry_run` sends nothing and advances no state (requests go to
     `plan_path` as JSON lines); `full` plans every consented row as if never delivered.
     `timing` and `transport` let tests and benchmarks replace the clock and the network."""
-    sync = find_sync(config, name)
-    entry = find_destination(config, sync.destination)
+    sync = find_named(config.syncs, name, "sync")
+    entry = find_named(config.destinations, sync.destination, "destination")
     destination = make_destination(entry, sync.settings)
     mapping = effective_mapping(destination, sync)
     consent = sync.consent or destination.consent_category

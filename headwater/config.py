@@ -15,7 +15,8 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from collections.abc import Sequence
+from typing import Annotated, Any, Literal, TypeVar, Union
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
@@ -38,6 +39,7 @@ DEFAULT_WAREHOUSE = "duckdb:///data/warehouse.duckdb"
 
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _SCHEMA_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+Named = TypeVar("Named")  # a config entry with a `name`: a source, destination or sync
 
 
 class ConfigError(Exception):
@@ -177,10 +179,17 @@ class HeadwaterConfig(_Section):
         return [s for s in self.sources if isinstance(s, EventsSourceConfig)]
 
     def source(self, name: str):
-        for source in self.sources:
-            if source.name == name:
-                return source
-        raise ConfigError(f"no source named {name!r} in the sources section")
+        return find_named(self.sources, name, "source")
+
+
+def find_named(entries: Sequence[Named], name: str, kind: str) -> Named:
+    """The entry called `name` in the `<kind>s` section (sources, destinations, syncs), or a
+    ConfigError naming the section and the names it does hold, so a typo is plain to see."""
+    for entry in entries:
+        if entry.name == name:
+            return entry
+    known = ", ".join(entry.name for entry in entries) or "none configured"
+    raise ConfigError(f"no {kind} named {name!r} in the {kind}s section (known: {known})")
 
 
 def _substitute_env(node: Any, path: str) -> Any:

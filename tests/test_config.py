@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from headwater.cli import cli
-from headwater.config import ConfigError, load_config, parse_config
+from headwater.config import ConfigError, find_named, load_config, parse_config
 
 
 def test_missing_default_file_means_demo_defaults(tmp_path, monkeypatch):
@@ -70,6 +70,15 @@ COUNTER = {"name": "orders", "kind": "event_counter", "event": "Order Completed"
 def test_every_named_section_refuses_a_name_used_twice(raw, message):
     with pytest.raises(ConfigError, match=message):
         parse_config(raw)
+
+
+def test_an_unknown_entry_name_is_an_error_listing_the_names_configured():
+    config = parse_config({"sources": [{"name": "website", "type": "events", "write_key": "k"}]})
+    assert config.source("website").name == "website"
+    with pytest.raises(ConfigError, match=r"no source named 'web' in the sources section \(known: website\)"):
+        config.source("web")
+    with pytest.raises(ConfigError, match=r"no destination named 'x' in the destinations section \(known: none "):
+        find_named(config.destinations, "x", "destination")
 
 
 def test_cli_prints_one_line_error_not_a_traceback(tmp_path):
