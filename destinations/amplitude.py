@@ -24,7 +24,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from destinations.base import (Action, Batch, CredentialProblem, Destination, DestinationSettings, HttpRequest,
-                               Outcome, RunContext, SkipRow, retry_after)
+                               Outcome, RunContext, SkipRow, id_subjects, retry_after)
 from destinations.event_fields import audience_property, epoch_ms, json_safe, present
 
 DEFAULT_BASE_URL = "https://api2.amplitude.com"   # EU residency: https://api.eu.amplitude.com
@@ -80,13 +80,9 @@ class _Amplitude(Destination):
         return str(body.get("code", response.status_code)), str(body.get("error", ""))[:300]
 
     def deletion_subjects(self, people: dict[str, list[str]]) -> list[dict[str, list[str]]]:
-        if self.credentials.secret_key is None:
-            raise CredentialProblem(
-                f"destination {self.name}: credentials.secret_key is not set; Amplitude deletes people only with "
-                "the project's secret key (Settings > Projects > General). Add it (e.g. ${AMPLITUDE_SECRET_KEY}), "
-                "then run `headwater privacy retry REQUEST_ID`")
-        ids = sorted({str(v) for key in ("profile_ids", "user_ids") for v in people.get(key) or [] if v})
-        return [{"user_ids": ids[i:i + MAX_DELETION_IDS]} for i in range(0, len(ids), MAX_DELETION_IDS)]
+        self.deletion_credential("secret_key", "Amplitude deletes people only with the project's secret key "
+                                               "(Settings > Projects > General)")
+        return id_subjects(people, "user_ids", MAX_DELETION_IDS)
 
     def deletion_auth_headers(self) -> dict[str, str]:
         pair = f"{self.api_key()}:{self.credentials.secret_key.get_secret_value()}"

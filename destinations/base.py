@@ -140,6 +140,13 @@ def retry_after(response: httpx.Response) -> float | None:
         return None
 
 
+def id_subjects(people: dict[str, list[str]], key: str, size: int) -> list[dict[str, list[str]]]:
+    """The person's profile and user ids, deduplicated and sorted, as deletion subjects of at most
+    `size` ids under `key`: for vendors whose deletion API takes a list of ids (Mixpanel, Amplitude)."""
+    ids = sorted({str(v) for field_name in ("profile_ids", "user_ids") for v in people.get(field_name) or [] if v})
+    return [{key: ids[i:i + size]} for i in range(0, len(ids), size)]
+
+
 class Destination:
     """Subclass per destination type; class attributes declare, methods translate."""
 
@@ -235,6 +242,16 @@ class Destination:
         name. Raise CredentialProblem when a credential the deletion needs is not configured.
         """
         return [people]
+
+    def deletion_credential(self, name: str, why: str) -> str:
+        """The secret `credentials.<name>` a deletion needs, or CredentialProblem saying what it is
+        (`why`: "<Vendor> deletes people only with <what, and where to find it>") and how to retry."""
+        value = getattr(self.credentials, name, None)
+        if value is None:
+            raise CredentialProblem(
+                f"destination {self.name}: credentials.{name} is not set; {why}. Add it (e.g. "
+                f"${{{self.vendor.upper()}_{name.upper()}}}), then run `headwater privacy retry REQUEST_ID`")
+        return value.get_secret_value()
 
     def deletion_lookup_request(self, batch: Batch, context: RunContext) -> HttpRequest | None:
         """A read sent before each deletion call, with the same retries; its failure fails the call.

@@ -26,7 +26,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from destinations.base import (Action, Batch, CredentialProblem, Destination, DestinationSettings, HttpRequest,
-                               Outcome, RunContext, SkipRow, retry_after)
+                               Outcome, RunContext, SkipRow, id_subjects, retry_after)
 from destinations.event_fields import audience_property, dedup_key, epoch_ms, json_safe, present
 
 DEFAULT_BASE_URL = "https://api.mixpanel.com"   # EU residency: https://api-eu.mixpanel.com
@@ -86,19 +86,12 @@ class _MixpanelDeletion(Destination):
 
     supports_deletion = True
 
-    def _gdpr_secret(self, name: str, where: str) -> str:
-        value = getattr(self.credentials, name, None)
-        if value is None:
-            raise CredentialProblem(
-                f"destination {self.name}: credentials.{name} is not set; Mixpanel deletes people only with "
-                f"{where}. Add it (e.g. ${{MIXPANEL_{name.upper()}}}), then run `headwater privacy retry REQUEST_ID`")
-        return value.get_secret_value()
-
     def deletion_subjects(self, people: dict[str, list[str]]) -> list[dict[str, list[str]]]:
-        self._gdpr_secret("gdpr_oauth_token", "a GDPR OAuth token (Profile & Preferences > Data & Privacy)")
-        self._gdpr_secret("project_token", "the project token (Project Settings)")
-        ids = sorted({str(v) for key in ("profile_ids", "user_ids") for v in people.get(key) or [] if v})
-        return [{"distinct_ids": ids[i:i + MAX_DELETION_IDS]} for i in range(0, len(ids), MAX_DELETION_IDS)]
+        self.deletion_credential("gdpr_oauth_token", "Mixpanel deletes people only with a GDPR OAuth token "
+                                                     "(Profile & Preferences > Data & Privacy)")
+        self.deletion_credential("project_token", "Mixpanel deletes people only with the project token "
+                                                  "(Project Settings)")
+        return id_subjects(people, "distinct_ids", MAX_DELETION_IDS)
 
     def deletion_auth_headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.credentials.gdpr_oauth_token.get_secret_value()}"}

@@ -141,6 +141,8 @@ def test_missing_privacy_credential_fails_the_step_by_name_and_retry_finishes_on
             audit["mixpanel"]["detail"]
         assert audit["amplitude"]["status"] == "failed" and "credentials.secret_key is not set" in \
             audit["amplitude"]["detail"]
+        assert "${MIXPANEL_GDPR_OAUTH_TOKEN}" in audit["mixpanel"]["detail"]
+        assert "${AMPLITUDE_SECRET_KEY}" in audit["amplitude"]["detail"]
         assert mixpanel_emulator.PROJECT_TOKEN not in audit["mixpanel"]["detail"]
         assert audit["klaviyo"]["status"] == "succeeded"
         assert vendors.mixpanel.deletion_tasks == [] and vendors.amplitude.deletion_jobs == []
