@@ -47,11 +47,13 @@ def _default_id_types() -> dict[str, IdTypeRule]:
     return {
         "user_id": IdTypeRule(limit=1),
         "order_id": IdTypeRule(),
+        "checkout_id": IdTypeRule(),
         "email": IdTypeRule(normalize="email", limit=5),
         "phone": IdTypeRule(normalize="phone", limit=3),
         "shopify_customer_id": IdTypeRule(limit=3),
         "stripe_customer_id": IdTypeRule(limit=3),
         "mailchimp_member_id": IdTypeRule(limit=5),
+        "mailchimp_unique_email_id": IdTypeRule(limit=5),
         "anonymous_id": IdTypeRule(),
     }
 
@@ -81,8 +83,9 @@ class IdentityConfig(BaseModel):
                                       description="regexes (case-insensitive) of values never used to match")
     id_types: dict[str, IdTypeRule] = Field(default_factory=_default_id_types)
     priority: list[str] = Field(
-        default_factory=lambda: ["user_id", "order_id", "email", "phone", "shopify_customer_id",
-                                 "stripe_customer_id", "mailchimp_member_id", "anonymous_id"],
+        default_factory=lambda: ["user_id", "order_id", "checkout_id", "email", "phone", "shopify_customer_id",
+                                 "stripe_customer_id", "mailchimp_member_id", "mailchimp_unique_email_id",
+                                 "anonymous_id"],
         description="strongest first: when a merge would break a limit, edges of the weaker type are dropped",
     )
     max_component_size: int = Field(1000, ge=2, description="most identifiers one profile may join")

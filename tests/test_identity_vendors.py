@@ -58,3 +58,36 @@ def test_international_phone_with_00_prefix_is_read_as_international(warehouse):
     build(warehouse)
     assert profile_of(warehouse, "phone", "+61410000328") == profile_of(warehouse, "user_id", "u-1")
     assert profile_of(warehouse, "phone", "+33600000448") == profile_of(warehouse, "user_id", "u-2")
+
+
+def test_abandoned_checkout_joins_a_guest_device_to_the_customer_its_email_names(warehouse):
+    """A visitor who never logged in starts a checkout and types their email: Shopify files the
+    abandoned checkout under that customer, and the checkout id joins the browser to them."""
+    load_raw(warehouse, "web", "identifies", [row(1, user_id="u-1", anonymous_id="laptop", email="ann@example.org")])
+    load_raw(warehouse, "web", "pages", [row(100, anonymous_id="phone-browser")])
+    load_raw(warehouse, "web", "checkout_started", [row(101, anonymous_id="phone-browser", checkout_id="3100000000007")])
+    load_raw(warehouse, "shop", "abandoned_checkouts", [{"id": "3100000000007", "customer_id": "7400001",
+                                                         "created_at": at(101)}])
+    load_raw(warehouse, "shop", "customers", [{"id": "7400001", "email": "ann@example.org", "created_at": at(2)}])
+    load_raw(warehouse, "web", "pages", [row(200, anonymous_id="stranger")])
+    build(warehouse, all_sources())
+    ann = profile_of(warehouse, "user_id", "u-1")
+    assert profile_of(warehouse, "anonymous_id", "phone-browser") == ann
+    assert profile_of(warehouse, "checkout_id", "3100000000007") == ann
+    assert profile_of(warehouse, "anonymous_id", "stranger") != ann
+
+
+def test_newsletter_link_mc_eid_joins_the_browser_to_the_list_member(warehouse):
+    """Mailchimp's link tracking appends mc_cid and mc_eid (the member's unique_email_id)."""
+    load_raw(warehouse, "news", "members", [{"id": "5f1d", "email_address": "ann@example.org",
+                                             "unique_email_id": "9f3e2d1c0b", "timestamp_opt": at(1)}])
+    load_raw(warehouse, "web", "pages", [
+        row(10, anonymous_id="tablet", context_page_search="?utm_source=mailchimp&mc_cid=c1&mc_eid=9f3e2d1c0b"),
+        row(11, anonymous_id="other", context_page_search="?xmc_eid=9f3e2d1c0b&utm_source=google"),
+        row(12, anonymous_id="plain", context_page_search="")])
+    build(warehouse, all_sources())
+    ann = profile_of(warehouse, "mailchimp_member_id", "5f1d")
+    assert profile_of(warehouse, "anonymous_id", "tablet") == ann
+    assert profile_of(warehouse, "mailchimp_unique_email_id", "9f3e2d1c0b") == ann
+    assert profile_of(warehouse, "anonymous_id", "other") != ann  # only a whole mc_eid parameter counts
+    assert len({profile_of(warehouse, "anonymous_id", device) for device in ("other", "plain")} - {ann}) == 2

@@ -14,7 +14,8 @@ columns:
 --- */
 WITH rows_as_of AS (
     SELECT source, source_table, row_id, seen_at, anonymous_id, user_id, previous_id, email, phone, order_id,
-           shopify_customer_id, stripe_customer_id, mailchimp_member_id, COALESCE(country, '') AS country_hint
+           checkout_id, shopify_customer_id, stripe_customer_id, mailchimp_member_id, mailchimp_unique_email_id,
+           COALESCE(country, '') AS country_hint
     FROM cdp_staging.identifier_rows
     WHERE row_id IS NOT NULL
       AND (seen_at IS NULL OR seen_at <= (SELECT as_of FROM cdp_staging.build_context))
@@ -42,6 +43,9 @@ UNION ALL
 SELECT source, source_table, row_id, seen_at, 'order_id' AS id_type, order_id AS raw_value, country_hint
 FROM rows_as_of WHERE order_id IS NOT NULL
 UNION ALL
+SELECT source, source_table, row_id, seen_at, 'checkout_id' AS id_type, checkout_id AS raw_value, country_hint
+FROM rows_as_of WHERE checkout_id IS NOT NULL
+UNION ALL
 SELECT source, source_table, row_id, seen_at, 'shopify_customer_id' AS id_type, shopify_customer_id AS raw_value,
        country_hint
 FROM rows_as_of WHERE shopify_customer_id IS NOT NULL
@@ -53,3 +57,7 @@ UNION ALL
 SELECT source, source_table, row_id, seen_at, 'mailchimp_member_id' AS id_type, mailchimp_member_id AS raw_value,
        country_hint
 FROM rows_as_of WHERE mailchimp_member_id IS NOT NULL
+UNION ALL
+SELECT source, source_table, row_id, seen_at, 'mailchimp_unique_email_id' AS id_type,
+       mailchimp_unique_email_id AS raw_value, country_hint
+FROM rows_as_of WHERE mailchimp_unique_email_id IS NOT NULL

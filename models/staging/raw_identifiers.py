@@ -17,10 +17,18 @@ from models.build import BuildContext
 from models.catalog import Model
 from models.incremental import RawPart, refresh
 
-IDENTIFIER_COLUMNS = ("anonymous_id", "user_id", "previous_id", "email", "phone", "order_id", "shopify_customer_id",
-                      "stripe_customer_id", "mailchimp_member_id")
+IDENTIFIER_COLUMNS = ("anonymous_id", "user_id", "previous_id", "email", "phone", "order_id", "checkout_id",
+                      "shopify_customer_id", "stripe_customer_id", "mailchimp_member_id", "mailchimp_unique_email_id")
 OUTPUT_COLUMNS = {"source": "VARCHAR", "source_table": "VARCHAR", "row_id": "VARCHAR", "seen_at": "TIMESTAMPTZ",
                   **{name: "VARCHAR" for name in IDENTIFIER_COLUMNS}, "country": "VARCHAR"}
+
+
+@dataclass(frozen=True)
+class QueryParam:
+    """One parameter of a URL query string held in a column (`?a=1&mc_eid=…`): its value, or NULL."""
+
+    column: str
+    name: str
 
 
 @dataclass(frozen=True)
@@ -29,14 +37,19 @@ class RawTable:
 
     row_id: tuple[str, ...]
     seen_at: tuple[str, ...]
-    columns: dict[str, tuple[str, ...]]
+    columns: dict[str, tuple[str | QueryParam, ...]]
 
 
+# A page reached through a Mailchimp campaign link: Mailchimp's e-commerce link tracking appends
+# mc_cid (the campaign) and mc_eid (the member's unique_email_id) to every link, so the browser
+# that opened the page belongs to that list member. Tracks and identifies on the page carry its
+# search too (context.page).
 _SEGMENT = RawTable(
     row_id=("id",), seen_at=("timestamp", "received_at"),
     columns={"anonymous_id": ("anonymous_id",), "user_id": ("user_id",), "previous_id": ("previous_id",),
              "email": ("email", "traits_email", "context_traits_email"),
              "phone": ("phone", "traits_phone", "context_traits_phone"),
+             "mailchimp_unique_email_id": (QueryParam("context_page_search", "mc_eid"),),
              "country": ("country", "traits_country", "context_traits_country")},
 )
 
@@ -44,17 +57,25 @@ _SEGMENT = RawTable(
 # (who was logged in or browsing), the Shopify order (its customer, email, phone) and the Stripe
 # charge or Checkout Session that paid it all name the same order.
 _ORDER_EVENT = RawTable(row_id=_SEGMENT.row_id, seen_at=_SEGMENT.seen_at,
-                        columns={**_SEGMENT.columns, "order_id": ("order_id",)})
+                        columns={**_SEGMENT.columns, "order_id": ("order_id",), "checkout_id": ("checkout_id",)})
+
+# A checkout id joins the `Checkout Started` event (the browser, maybe still anonymous) to
+# Shopify's abandoned checkout, whose customer Shopify knows from the contact details typed
+# into the checkout: a cart left by a visitor who never logged in still finds its person.
+_CHECKOUT_EVENT = RawTable(row_id=_SEGMENT.row_id, seen_at=_SEGMENT.seen_at,
+                           columns={**_SEGMENT.columns, "checkout_id": ("checkout_id",)})
 
 # source type -> raw table -> its identifier layout (dlt flattens nested fields with `__`)
 RAW_MAPS: dict[str, dict[str, RawTable]] = {
     "events": {**{table: _SEGMENT for table in ("identifies", "tracks", "pages", "screens", "groups", "aliases")},
-               "order_completed": _ORDER_EVENT},
+               "order_completed": _ORDER_EVENT, "checkout_started": _CHECKOUT_EVENT},
     "shopify": {
         "customers": RawTable(("id",), ("created_at", "updated_at"), {
             "shopify_customer_id": ("id",), "email": ("email",), "phone": ("phone",), "country": ("country_code",)}),
         "orders": RawTable(("id",), ("created_at", "processed_at", "updated_at"), {
             "order_id": ("id",), "shopify_customer_id": ("customer_id",), "email": ("email",), "phone": ("phone",)}),
+        "abandoned_checkouts": RawTable(("id",), ("created_at", "updated_at"), {
+            "checkout_id": ("id",), "shopify_customer_id": ("customer_id",)}),
     },
     "stripe": {
         "customers": RawTable(("id",), ("created",), {
@@ -72,18 +93,32 @@ RAW_MAPS: dict[str, dict[str, RawTable]] = {
     "mailchimp": {
         "members": RawTable(("id",), ("timestamp_opt", "timestamp_signup", "last_changed"), {
             "mailchimp_member_id": ("id",), "email": ("email_address",), "phone": ("merge_fields__phone",),
-            "country": ("location__country_code",)}),
+            "mailchimp_unique_email_id": ("unique_email_id",), "country": ("location__country_code",)}),
     },
 }
 
 _NUMERIC = ("bigint", "integer", "int", "hugeint", "double", "numeric", "decimal", "smallint", "real")
 
 
-def _text(columns: list[str]) -> str:
+def _query_param(param: QueryParam) -> str:
+    """The parameter's value, by SPLIT_PART (the same on DuckDB and PostgreSQL); NULL when absent.
+
+    '?' becomes '&' first, so the name matches only as a whole parameter (not `xmc_eid=`).
+    """
+    after = f"SPLIT_PART(REPLACE(CAST({quote(param.column)} AS VARCHAR), '?', '&'), {literal('&' + param.name + '=')}, 2)"
+    return f"NULLIF(SPLIT_PART(SPLIT_PART({after}, '&', 1), '#', 1), '')"
+
+
+def _text(columns: list[str | QueryParam]) -> str:
     if not columns:
         return "CAST(NULL AS VARCHAR)"
-    parts = [f"CAST({quote(column)} AS VARCHAR)" for column in columns]
+    parts = [_query_param(column) if isinstance(column, QueryParam) else f"CAST({quote(column)} AS VARCHAR)"
+             for column in columns]
     return parts[0] if len(parts) == 1 else f"COALESCE({', '.join(parts)})"
+
+
+def _present(candidates: tuple[str | QueryParam, ...], present: dict[str, str]) -> list[str | QueryParam]:
+    return [c for c in candidates if (c.column if isinstance(c, QueryParam) else c) in present]
 
 
 def _time(column: str, data_type: str) -> str:
@@ -99,7 +134,7 @@ def select_identifiers(source: str, table: str, layout: RawTable, present: dict[
     seen_at = (times[0] if len(times) == 1 else f"COALESCE({', '.join(times)})") if times \
         else "CAST(NULL AS TIMESTAMPTZ)"
     row_id = _text([c for c in layout.row_id if c in present])
-    values = [f"{_text([c for c in layout.columns.get(name, ()) if c in present])} AS {name}"
+    values = [f"{_text(_present(layout.columns.get(name, ()), present))} AS {name}"
               for name in (*IDENTIFIER_COLUMNS, "country")]
     return (f"SELECT {literal(source)} AS source, {literal(table)} AS source_table, {row_id} AS row_id, "
             f"{seen_at} AS seen_at, {', '.join(values)} FROM {quote(source)}.{quote(table)}")
