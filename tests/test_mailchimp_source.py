@@ -137,3 +137,13 @@ def test_emulator_rejects_bad_key_and_oversized_count_with_problem_json(mailchim
     page = httpx.get(f"{url}/lists/a1b2c3d4e5/members", params={"count": "5", "offset": "1198"},
                      auth=("x", DEFAULT_API_KEY)).json()
     assert page["total_items"] == 1200 and len(page["members"]) == 2
+
+
+def test_members_have_a_unique_email_id_that_finds_them_as_a_campaign_links_mc_eid(mailchimp_emulator):
+    added = mailchimp_emulator.upsert_member("a1b2c3d4e5", "new@example.com", merge_fields={"FNAME": "New"})
+    assert len(added["unique_email_id"]) == 10 and int(added["unique_email_id"], 16) >= 0
+    found = httpx.get(f"{mailchimp_emulator.base_url}/lists/a1b2c3d4e5/members",
+                      params={"unique_email_id": added["unique_email_id"]}, auth=("x", DEFAULT_API_KEY)).json()
+    assert [m["email_address"] for m in found["members"]] == ["new@example.com"]
+    again = mailchimp_emulator.upsert_member("a1b2c3d4e5", "new@example.com", status="unsubscribed")
+    assert again["unique_email_id"] == added["unique_email_id"]  # an address keeps its id

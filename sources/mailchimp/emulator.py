@@ -2,7 +2,8 @@
 
 It enforces what a client can trip over: Basic auth with the API key as password (any
 username) or a Bearer token, else 401 with Mailchimp's problem+json body; `count` 1..1000
-(default 10) and `offset` with `total_items`; `since_last_changed` on members and `since`
+(default 10) and `offset` with `total_items`; `since_last_changed`, `status` and `unique_email_id`
+(the `mc_eid` of a campaign link) on members and `since`
 on email activity (strictly after, ISO 8601); 404 for an unknown list or campaign.
 Tests change data through `MailchimpEmulator` (changes are stamped with the emulator's
 clock) and inject 429/5xx through `control`.
@@ -97,6 +98,7 @@ class MailchimpEmulator:
             members = self.members[list_id]
             key = member_id(email)
             member = members.setdefault(key, {"id": key, "email_address": email, "list_id": list_id,
+                                              "unique_email_id": secrets.token_hex(5),
                                               "status": "subscribed", "merge_fields": {}})
             member.update(copy.deepcopy(fields))
             member["last_changed"] = self.now_iso()
@@ -148,6 +150,8 @@ class MailchimpEmulator:
             items = [m for m in items if _parse_time(m["last_changed"], "last_changed") > since]
         if "status" in params:
             items = [m for m in items if m.get("status") == params["status"]]
+        if "unique_email_id" in params:  # what a campaign link's mc_eid names
+            items = [m for m in items if m.get("unique_email_id") == params["unique_email_id"]]
         return items
 
     def _report(self, campaign_id: str) -> dict:
