@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 
 from destinations.delivery import VirtualTime
+from destinations.emulators.kit import DestinationControl
 from destinations.engine import run_sync
 from headwater.config import HeadwaterConfig, parse_config
 from headwater.warehouse import Warehouse
@@ -91,10 +92,42 @@ def config(warehouse: Warehouse, destination: dict[str, Any], sync: dict[str, An
 
 
 def run(cfg: HeadwaterConfig, name: str, **options: Any):
-    """One sync run on virtual time; returns (report, virtual clock)."""
-    clock = VirtualTime()
-    report = run_sync(cfg, name, timing=clock, **options)
+    """One sync run on virtual time, so retries and Retry-After never really wait."""
+    return run_sync(cfg, name, timing=VirtualTime(), **options)
+
+
+def bad_minute(control: DestinationControl, throttled: int, retry_after: float, *failures: tuple[int, int]) -> None:
+    """The vendor's bad minute: the next `throttled` calls answer 429 with this Retry-After, and
+    each (request number, 5xx status) in `failures` fails once; a sync must ride it out, no row lost."""
+    control.throttle(throttled, retry_after=retry_after)
+    for number, status in failures:
+        control.fail_request(number, status)
+
+
+def refused_run(warehouse: Warehouse, cfg: HeadwaterConfig, name: str, control: DestinationControl, value: str):
+    """Run while the vendor refuses the one row carrying `value`: that row fails, the others are
+    delivered (status partial). Returns (report, the row's sync_errors entry)."""
+    control.reject_value(value)
+    report = run(cfg, name)
+    assert (report.status, report.rows_failed) == ("partial", 1)
+    [error] = sync_errors(warehouse, name)
+    return report, error
+
+
+def rerun_once_accepted(cfg: HeadwaterConfig, name: str, control: DestinationControl):
+    """The vendor accepts the refused value again: the next run sends that row and nothing else."""
+    control.rejected_values.clear()
+    report = run(cfg, name)
+    assert (report.rows_planned, report.rows_succeeded) == (1, 1)
     return report
+
+
+def dry_run_plan(cfg: HeadwaterConfig, name: str, control: DestinationControl, plan: Path, secret: str):
+    """A dry run's plan lines, checked to have sent nothing and to hold no `secret`."""
+    report = run(cfg, name, dry_run=True, plan_path=plan)
+    assert report.status == "dry_run" and control.requests == []
+    assert secret not in plan.read_text()
+    return plan_lines(plan)
 
 
 def sync_errors(warehouse: Warehouse, sync: str) -> list[dict[str, Any]]:

@@ -11,8 +11,9 @@ from destinations.base import CredentialProblem
 from destinations.emulators.amplitude import API_KEY, AmplitudeState, create_app
 from destinations.engine import make_destination
 from headwater.loopback import LoopbackServer
-from tests.email_analytics_kit import (config, conversion, logged_text, person, plan_lines, run, set_conversions,
-                                       set_profiles, sync_errors)
+from tests.email_analytics_kit import (bad_minute, config, conversion, dry_run_plan, logged_text, person, plan_lines,
+                                       refused_run, rerun_once_accepted, run, set_conversions, set_profiles,
+                                       sync_errors)
 
 
 @pytest.fixture
@@ -61,9 +62,7 @@ def test_a_changed_conversion_is_the_only_event_resent(duckdb_warehouse, amplitu
 def test_a_throttle_and_5xx_storm_ends_with_each_event_ingested_once(duckdb_warehouse, amplitude):
     url, state = amplitude
     set_conversions(duckdb_warehouse, [conversion(n) for n in range(1, 2201)])
-    state.control.throttle(2, retry_after=3)
-    state.control.fail_request(3, 502)
-    state.control.fail_request(4, 500)
+    bad_minute(state.control, 2, 3, (3, 502), (4, 500))
 
     report = run(events_config(duckdb_warehouse, url), "orders_to_amplitude")
     assert (report.rows_succeeded, report.rows_failed) == (2200, 0)
@@ -76,18 +75,14 @@ def test_an_invalid_event_lands_in_sync_errors_the_rest_are_resent_and_it_is_ret
                                                                                               amplitude):
     url, state = amplitude
     set_conversions(duckdb_warehouse, [conversion(n) for n in range(1, 6)])
-    state.control.reject_value("order-00004")
     cfg = events_config(duckdb_warehouse, url)
 
-    first = run(cfg, "orders_to_amplitude")
-    assert (first.status, first.rows_succeeded, first.rows_failed) == ("partial", 4, 1)
-    errors = sync_errors(duckdb_warehouse, "orders_to_amplitude")
-    assert [(e["row_key"], e["error_code"]) for e in errors] == [("conv-00004", "invalid:event_properties.order_id")]
+    first, error = refused_run(duckdb_warehouse, cfg, "orders_to_amplitude", state.control, "order-00004")
+    assert first.rows_succeeded == 4
+    assert (error["row_key"], error["error_code"]) == ("conv-00004", "invalid:event_properties.order_id")
     assert sorted(state.control.events) == ["conv-00001", "conv-00002", "conv-00003", "conv-00005"]
 
-    state.control.rejected_values.clear()
-    second = run(cfg, "orders_to_amplitude")
-    assert (second.rows_planned, second.rows_succeeded) == (1, 1)
+    rerun_once_accepted(cfg, "orders_to_amplitude", state.control)
     assert "conv-00004" in state.control.events and state.control.event_receipts == 5
 
 
@@ -105,10 +100,7 @@ def test_the_dry_run_plan_is_what_the_real_run_sends_with_the_api_key_redacted(d
     url, state = amplitude
     set_conversions(duckdb_warehouse, [conversion(n) for n in range(1, 4)])
     cfg = events_config(duckdb_warehouse, url)
-    plan = tmp_path / "plan.jsonl"
-    run(cfg, "orders_to_amplitude", dry_run=True, plan_path=plan)
-    assert state.control.requests == [] and API_KEY not in plan.read_text()
-    [line] = plan_lines(plan)
+    [line] = dry_run_plan(cfg, "orders_to_amplitude", state.control, tmp_path / "plan.jsonl", API_KEY)
     assert line["body"]["api_key"] == "***" and line["url"] == f"{url}/2/httpapi"
 
     run(cfg, "orders_to_amplitude")

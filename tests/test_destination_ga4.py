@@ -11,7 +11,7 @@ from destinations.emulators.ga4 import API_SECRET, MEASUREMENT_ID, GA4State, cre
 from destinations.engine import make_destination
 from headwater.config import ConfigError
 from headwater.loopback import LoopbackServer
-from tests.email_analytics_kit import config, conversion, plan_lines, run, set_conversions, sync_errors
+from tests.email_analytics_kit import bad_minute, config, conversion, dry_run_plan, run, set_conversions, sync_errors
 
 
 @pytest.fixture
@@ -100,9 +100,7 @@ def test_an_event_breaking_a_limit_goes_to_the_validation_server_fails_and_is_re
 def test_a_throttle_and_5xx_storm_ends_with_each_purchase_recorded_once(duckdb_warehouse, ga4):
     url, state = ga4
     set_conversions(duckdb_warehouse, [conversion(n) for n in range(1, 41)])
-    state.control.throttle(4, retry_after=2)
-    state.control.fail_request(5, 500)
-    state.control.fail_request(9, 503)
+    bad_minute(state.control, 4, 2, (5, 500), (9, 503))
 
     report = run(ga4_config(duckdb_warehouse, url), "orders_to_ga4")
     assert (report.rows_succeeded, report.rows_failed) == (40, 0)
@@ -114,10 +112,7 @@ def test_the_dry_run_plan_is_what_is_sent_with_the_api_secret_redacted_from_the_
     url, state = ga4
     set_conversions(duckdb_warehouse, [conversion(n) for n in range(1, 4)])
     cfg = ga4_config(duckdb_warehouse, url)
-    plan = tmp_path / "plan.jsonl"
-    run(cfg, "orders_to_ga4", dry_run=True, plan_path=plan)
-    assert state.control.requests == [] and API_SECRET not in plan.read_text()
-    lines = plan_lines(plan)
+    lines = dry_run_plan(cfg, "orders_to_ga4", state.control, tmp_path / "plan.jsonl", API_SECRET)
     assert {line["url"] for line in lines} == {f"{url}/mp/collect?measurement_id={MEASUREMENT_ID}&api_secret=***"}
 
     run(cfg, "orders_to_ga4")

@@ -17,8 +17,8 @@ from destinations.engine import make_destination
 from destinations.klaviyo import REVISION
 from headwater.config import ConfigError
 from headwater.loopback import LoopbackServer
-from tests.email_analytics_kit import (config, conversion, logged_text, person, plan_lines, run, set_conversions,
-                                       set_profiles, sync_errors)
+from tests.email_analytics_kit import (bad_minute, config, conversion, dry_run_plan, logged_text, person,
+                                       refused_run, rerun_once_accepted, run, set_conversions, set_profiles)
 
 
 @pytest.fixture
@@ -119,8 +119,7 @@ def test_a_throttle_and_5xx_storm_ends_with_each_profile_imported_once(duckdb_wa
     url, state = klaviyo
     people = [person(n) for n in range(1, 301)]
     set_profiles(duckdb_warehouse, people, {"vips": [p["profile_id"] for p in people]})
-    state.control.throttle(3, retry_after=1)
-    state.control.fail_request(4, 503)
+    bad_minute(state.control, 3, 1, (4, 503))
 
     report = run(list_config(duckdb_warehouse, url), "vips_to_klaviyo")
     assert (report.rows_succeeded, report.rows_failed) == (300, 0)
@@ -135,19 +134,15 @@ def test_a_refused_profile_lands_in_sync_errors_the_rest_are_imported_and_it_is_
     url, state = klaviyo
     people = [person(n) for n in range(1, 6)]
     set_profiles(duckdb_warehouse, people, {"vips": [p["profile_id"] for p in people]})
-    state.control.reject_value("person.4@example.com")
     cfg = list_config(duckdb_warehouse, url)
 
-    first = run(cfg, "vips_to_klaviyo")
-    assert (first.status, first.rows_succeeded, first.rows_failed) == ("partial", 4, 1)
-    [error] = sync_errors(duckdb_warehouse, "vips_to_klaviyo")
+    first, error = refused_run(duckdb_warehouse, cfg, "vips_to_klaviyo", state.control, "person.4@example.com")
+    assert first.rows_succeeded == 4
     assert (error["row_key"], error["error_code"]) == ("prof-00004", "invalid")
     assert error["error_message"].startswith("email: Invalid email address")
     assert state.member_external_ids() == ["prof-00001", "prof-00002", "prof-00003", "prof-00005"]
 
-    state.control.rejected_values.clear()
-    second = run(cfg, "vips_to_klaviyo")
-    assert (second.rows_planned, second.rows_succeeded) == (1, 1)
+    rerun_once_accepted(cfg, "vips_to_klaviyo", state.control)
     assert len(state.member_external_ids()) == 5
 
 
@@ -156,10 +151,7 @@ def test_the_dry_run_plan_matches_the_sent_job_with_the_key_redacted(duckdb_ware
     people = [person(n) for n in range(1, 4)]
     set_profiles(duckdb_warehouse, people, {"vips": [p["profile_id"] for p in people]})
     cfg = list_config(duckdb_warehouse, url)
-    plan = tmp_path / "plan.jsonl"
-    run(cfg, "vips_to_klaviyo", dry_run=True, plan_path=plan)
-    assert state.control.requests == [] and API_KEY not in plan.read_text()
-    [line] = plan_lines(plan)
+    [line] = dry_run_plan(cfg, "vips_to_klaviyo", state.control, tmp_path / "plan.jsonl", API_KEY)
     assert line["headers"]["Authorization"] == "***" and line["headers"]["revision"] == REVISION
     run(cfg, "vips_to_klaviyo")
     assert state.control.bodies == [line["body"]]
@@ -171,8 +163,7 @@ def test_conversions_become_placed_order_events_recorded_once_each(duckdb_wareho
     rows = [conversion(n) for n in range(1, 5)]
     set_conversions(duckdb_warehouse, rows)
     cfg = events_config(duckdb_warehouse, url)
-    state.control.throttle(2, retry_after=1)
-    state.control.fail_request(3, 500)
+    bad_minute(state.control, 2, 1, (3, 500))
 
     report = run(cfg, "orders_to_klaviyo")
     assert (report.rows_succeeded, report.retries) == (4, 3)

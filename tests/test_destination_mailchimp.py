@@ -13,7 +13,8 @@ from destinations.emulators.mailchimp import API_KEY, LIST_ID, MailchimpState, c
 from destinations.engine import make_destination
 from destinations.mailchimp import subscriber_hash
 from headwater.loopback import LoopbackServer
-from tests.email_analytics_kit import config, logged_text, person, plan_lines, run, set_profiles, sync_errors
+from tests.email_analytics_kit import (bad_minute, config, dry_run_plan, logged_text, person, refused_run,
+                                       rerun_once_accepted, run, set_profiles)
 
 
 @pytest.fixture
@@ -89,9 +90,7 @@ def test_a_throttle_and_5xx_storm_ends_with_each_member_sent_once(duckdb_warehou
     url, state = mailchimp
     people = [person(n) for n in range(1, 1201)]
     set_profiles(duckdb_warehouse, people, {"vips": [p["profile_id"] for p in people]})
-    state.control.throttle(3, retry_after=10)
-    state.control.fail_request(4, 500)
-    state.control.fail_request(6, 503)
+    bad_minute(state.control, 3, 10, (4, 500), (6, 503))
 
     report = run(mc_config(duckdb_warehouse, url), "vips_to_mailchimp")
     assert (report.rows_succeeded, report.rows_failed) == (1200, 0)
@@ -106,18 +105,14 @@ def test_a_member_mailchimp_refuses_lands_in_sync_errors_and_is_retried_next_run
     url, state = mailchimp
     people = [person(n) for n in range(1, 5)]
     set_profiles(duckdb_warehouse, people, {"vips": [p["profile_id"] for p in people]})
-    state.control.reject_value("person.3@example.com")
     cfg = mc_config(duckdb_warehouse, url)
 
-    first = run(cfg, "vips_to_mailchimp")
-    assert (first.status, first.rows_succeeded, first.rows_failed, len(state.control.bodies)) == ("partial", 3, 1, 1)
-    [error] = sync_errors(duckdb_warehouse, "vips_to_mailchimp")
+    first, error = refused_run(duckdb_warehouse, cfg, "vips_to_mailchimp", state.control, "person.3@example.com")
+    assert (first.rows_succeeded, len(state.control.bodies)) == (3, 1)
     assert (error["row_key"], error["error_code"]) == ("prof-00003", "ERROR_GENERIC")
     assert "looks fake or invalid" in error["error_message"]
 
-    state.control.rejected_values.clear()
-    second = run(cfg, "vips_to_mailchimp")
-    assert (second.rows_planned, second.rows_succeeded) == (1, 1)
+    rerun_once_accepted(cfg, "vips_to_mailchimp", state.control)
     assert len(state.active()) == 4
 
 
@@ -126,10 +121,7 @@ def test_the_dry_run_plan_is_what_is_sent_with_the_key_redacted(duckdb_warehouse
     people = [person(n) for n in range(1, 4)]
     set_profiles(duckdb_warehouse, people, {"vips": [p["profile_id"] for p in people]})
     cfg = mc_config(duckdb_warehouse, url)
-    plan = tmp_path / "plan.jsonl"
-    run(cfg, "vips_to_mailchimp", dry_run=True, plan_path=plan)
-    assert state.control.requests == [] and API_KEY not in plan.read_text()
-    [line] = plan_lines(plan)
+    [line] = dry_run_plan(cfg, "vips_to_mailchimp", state.control, tmp_path / "plan.jsonl", API_KEY)
     assert (line["method"], line["url"], line["headers"]["Authorization"]) == ("POST", f"{url}/lists/{LIST_ID}", "***")
 
     run(cfg, "vips_to_mailchimp")

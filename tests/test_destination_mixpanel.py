@@ -13,8 +13,9 @@ from destinations.emulators.mixpanel import (API_SECRET, PROJECT_ID, PROJECT_TOK
                                              create_app)
 from destinations.engine import make_destination
 from headwater.loopback import LoopbackServer
-from tests.email_analytics_kit import (config, conversion, logged_text, person, plan_lines, run, set_conversions,
-                                       set_profiles, sync_errors, sync_runs)
+from tests.email_analytics_kit import (bad_minute, config, conversion, dry_run_plan, logged_text, person,
+                                       refused_run, rerun_once_accepted, run, set_conversions, set_profiles,
+                                       sync_runs)
 
 
 @pytest.fixture
@@ -72,9 +73,7 @@ def test_a_changed_conversion_is_the_only_event_resent(duckdb_warehouse, mixpane
 def test_a_throttle_and_5xx_storm_ends_with_each_event_imported_once(duckdb_warehouse, mixpanel):
     url, state = mixpanel
     set_conversions(duckdb_warehouse, [conversion(n) for n in range(1, 2501)])  # two requests: 2000 + 500
-    state.control.throttle(3, retry_after=7)
-    state.control.fail_request(4, 503)
-    state.control.fail_request(5, 500)
+    bad_minute(state.control, 3, 7, (4, 503), (5, 500))
 
     report = run(events_config(duckdb_warehouse, url), "orders_to_mixpanel")
     assert (report.rows_succeeded, report.rows_failed) == (2500, 0)
@@ -87,18 +86,14 @@ def test_a_throttle_and_5xx_storm_ends_with_each_event_imported_once(duckdb_ware
 def test_a_failed_record_lands_in_sync_errors_and_is_retried_next_run(duckdb_warehouse, mixpanel):
     url, state = mixpanel
     set_conversions(duckdb_warehouse, [conversion(n) for n in range(1, 5)])
-    state.control.reject_value("order-00003")
     cfg = events_config(duckdb_warehouse, url)
 
-    first = run(cfg, "orders_to_mixpanel")
-    assert (first.status, first.rows_succeeded, first.rows_failed) == ("partial", 3, 1)
-    errors = sync_errors(duckdb_warehouse, "orders_to_mixpanel")
-    assert [(e["row_key"], e["error_code"]) for e in errors] == [("conv-00003", "properties.order_id")]
+    first, error = refused_run(duckdb_warehouse, cfg, "orders_to_mixpanel", state.control, "order-00003")
+    assert first.rows_succeeded == 3
+    assert (error["row_key"], error["error_code"]) == ("conv-00003", "properties.order_id")
     assert len(state.control.bodies) == 1              # the other three were imported by the same request
 
-    state.control.rejected_values.clear()
-    second = run(cfg, "orders_to_mixpanel")
-    assert (second.rows_planned, second.rows_succeeded) == (1, 1)
+    rerun_once_accepted(cfg, "orders_to_mixpanel", state.control)
     assert imported_insert_ids(state) == [f"conv-{n:05d}" for n in range(1, 5)]
 
 
@@ -106,12 +101,7 @@ def test_the_dry_run_plan_is_what_the_real_run_sends_with_secrets_redacted(duckd
     url, state = mixpanel
     set_conversions(duckdb_warehouse, [conversion(n) for n in range(1, 4)])
     cfg = events_config(duckdb_warehouse, url, api_secret=API_SECRET)
-    plan = tmp_path / "plan.jsonl"
-
-    dry = run(cfg, "orders_to_mixpanel", dry_run=True, plan_path=plan)
-    assert dry.status == "dry_run" and state.control.requests == []
-    lines = plan_lines(plan)
-    assert API_SECRET not in plan.read_text()
+    lines = dry_run_plan(cfg, "orders_to_mixpanel", state.control, tmp_path / "plan.jsonl", API_SECRET)
     assert lines[0]["headers"]["Authorization"] == "***"
     assert lines[0]["url"] == f"{url}/import?strict=1"
 
