@@ -18,9 +18,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from models.adapter import Engine
-from models.build import BuildContext
-from models.catalog import Model
-from models.identity.components import label_components
 
 GUARD_REJECTIONS = '"cdp_staging"."identity_guard_rejections"'
 REJECTION_COLUMNS = {"source": "VARCHAR", "source_table": "VARCHAR", "row_id": "VARCHAR", "seen_at": "TIMESTAMPTZ",
@@ -80,21 +77,12 @@ class GuardedUnion:
         return None
 
 
-def write_identity_components(model: Model, context: BuildContext, engine: Engine) -> None:
-    identity = context.config.identity
-    engine.replace_table("_hw_nodes", """
-        SELECT ROW_NUMBER() OVER (ORDER BY id_type, id_value) AS node, id_type, id_value
-        FROM (SELECT DISTINCT id_type, id_value FROM cdp_staging.identifiers WHERE rejected_reason IS NULL) AS usable
-    """, temporary=True)
-    engine.replace_table("_hw_edges", """
-        SELECT edges.source, edges.source_table, edges.row_id, edges.seen_at, edges.anchor_type, edges.anchor_value,
-               edges.id_type, edges.id_value, edges.priority, edges.anchor_priority, anchor.node AS a, other.node AS b
-        FROM cdp_staging.identity_edges AS edges
-        JOIN _hw_nodes AS anchor ON anchor.id_type = edges.anchor_type AND anchor.id_value = edges.anchor_value
-        JOIN _hw_nodes AS other ON other.id_type = edges.id_type AND other.id_value = edges.id_value
-        WHERE edges.rejected_reason IS NULL
-    """, temporary=True)
-    label_components(engine, "SELECT a, b FROM _hw_edges", "SELECT node FROM _hw_nodes")
+def resolve_guards(engine: Engine, identity) -> None:
+    """Apply the guards to the components in `_hw_labels` (over `_hw_nodes`, `_hw_edges`).
+
+    Leaves `_hw_relabel(node, component)` for the nodes of conflicted components and
+    `_hw_guard_rejections` with the edges the guards refused; models.identity.resolve saves both.
+    """
     engine.replace_table("_hw_conflicted", f"""
         SELECT component FROM _hw_labels AS labels
         JOIN _hw_nodes AS nodes ON nodes.node = labels.node
@@ -106,18 +94,10 @@ def write_identity_components(model: Model, context: BuildContext, engine: Engin
         SELECT component FROM _hw_labels GROUP BY component HAVING COUNT(*) > {int(identity.max_component_size)}
     """, temporary=True)
     engine.create_table("_hw_relabel", {"node": "BIGINT", "component": "BIGINT"}, temporary=True)
-    engine.create_table(GUARD_REJECTIONS, REJECTION_COLUMNS)
+    engine.create_table("_hw_guard_rejections", REJECTION_COLUMNS, temporary=True)
     if engine.scalar("SELECT COUNT(*) AS n FROM _hw_conflicted"):
         _resolve_conflicts(engine, {name: rule.limit for name, rule in identity.id_types.items()},
                            identity.max_component_size, identity.isolate_shared_identifiers)
-    engine.replace_table(model.target, """
-        SELECT nodes.id_type, nodes.id_value, COALESCE(relabel.component, labels.component) AS component
-        FROM _hw_nodes AS nodes
-        JOIN _hw_labels AS labels ON labels.node = nodes.node
-        LEFT JOIN _hw_relabel AS relabel ON relabel.node = nodes.node
-    """)
-    for scratch in ("_hw_nodes", "_hw_edges", "_hw_labels", "_hw_conflicted", "_hw_relabel"):
-        engine.drop_table(scratch)
 
 
 def _resolve_conflicts(engine: Engine, limits: dict[str, int | None], max_size: int,
@@ -144,7 +124,7 @@ def _resolve_conflicts(engine: Engine, limits: dict[str, int | None], max_size: 
         shared = _shared_identifiers(rejected)
         if shared:
             union, rejected = _join(nodes, edges, limits, max_size, shared)
-    engine.insert_rows(GUARD_REJECTIONS, list(REJECTION_COLUMNS), [
+    engine.insert_rows("_hw_guard_rejections", list(REJECTION_COLUMNS), [
         [edge[c] for c in REJECTION_COLUMNS if c not in ("reason", "detail")] + list(refusal[:2])
         for edge, refusal in rejected])
     engine.insert_rows("_hw_relabel", ["node", "component"], [(node, union.find(node)) for node in union.parent])

@@ -5,7 +5,7 @@ description: >
   over-merging edges; those go to cdp_staging.identity_guard_rejections (shown in cdp.identity_rejections).
 schema: cdp_staging
 materialized: runner
-runner: models.identity.guards:write_identity_components
+runner: models.identity.resolve:write_identity_components
 depends_on: [cdp_staging.identifiers, cdp_staging.identity_edges, cdp_staging.identity_id_types]
 columns:
   id_type: plain name of the identifier type
