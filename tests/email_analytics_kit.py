@@ -79,6 +79,14 @@ def set_profiles(warehouse: Warehouse, people: list[dict[str, Any]], audiences: 
     _replace(warehouse, "cdp.audience_members", "audience VARCHAR, profile_id VARCHAR, entered_at TIMESTAMP", members)
 
 
+def people_in_audience(warehouse: Warehouse, audience: str, count: int) -> list[dict[str, Any]]:
+    """person(1) .. person(count), all of them members of `audience`; returned for a test to edit
+    and pass to `set_profiles` again."""
+    people = [person(n) for n in range(1, count + 1)]
+    set_profiles(warehouse, people, {audience: [p["profile_id"] for p in people]})
+    return people
+
+
 def set_conversions(warehouse: Warehouse, rows: list[dict[str, Any]], people: list[dict[str, Any]] | None = None) -> None:
     """Replace cdp.conversions, and cdp.profiles for consent (default: everyone consents)."""
     _replace(warehouse, "cdp.conversions", CONVERSION_COLUMNS, rows)

@@ -17,8 +17,8 @@ from destinations.engine import make_destination
 from destinations.klaviyo import REVISION
 from headwater.config import ConfigError
 from headwater.loopback import LoopbackServer
-from tests.email_analytics_kit import (bad_minute, config, conversion, dry_run_plan, logged_text, person,
-                                       refused_run, rerun_once_accepted, run, set_conversions, set_profiles)
+from tests.email_analytics_kit import (bad_minute, config, conversion, dry_run_plan, logged_text, people_in_audience,
+                                       person, refused_run, rerun_once_accepted, run, set_conversions, set_profiles)
 
 
 @pytest.fixture
@@ -79,8 +79,7 @@ def test_first_sync_imports_consented_profiles_into_the_list_then_sends_nothing(
 
 def test_changes_send_only_the_diff_and_leavers_are_looked_up_then_removed_from_the_list(duckdb_warehouse, klaviyo):
     url, state = klaviyo
-    people = [person(n) for n in range(1, 6)]
-    set_profiles(duckdb_warehouse, people, {"vips": [p["profile_id"] for p in people]})
+    people = people_in_audience(duckdb_warehouse, "vips", 5)
     cfg = list_config(duckdb_warehouse, url)
     run(cfg, "vips_to_klaviyo")
 
@@ -117,8 +116,7 @@ def test_a_removal_for_someone_klaviyo_no_longer_has_sends_no_delete(duckdb_ware
 
 def test_a_throttle_and_5xx_storm_ends_with_each_profile_imported_once(duckdb_warehouse, klaviyo):
     url, state = klaviyo
-    people = [person(n) for n in range(1, 301)]
-    set_profiles(duckdb_warehouse, people, {"vips": [p["profile_id"] for p in people]})
+    people = people_in_audience(duckdb_warehouse, "vips", 300)
     bad_minute(state.control, 3, 1, (4, 503))
 
     report = run(list_config(duckdb_warehouse, url), "vips_to_klaviyo")
@@ -132,8 +130,7 @@ def test_a_throttle_and_5xx_storm_ends_with_each_profile_imported_once(duckdb_wa
 
 def test_a_refused_profile_lands_in_sync_errors_the_rest_are_imported_and_it_is_retried(duckdb_warehouse, klaviyo):
     url, state = klaviyo
-    people = [person(n) for n in range(1, 6)]
-    set_profiles(duckdb_warehouse, people, {"vips": [p["profile_id"] for p in people]})
+    people = people_in_audience(duckdb_warehouse, "vips", 5)
     cfg = list_config(duckdb_warehouse, url)
 
     first, error = refused_run(duckdb_warehouse, cfg, "vips_to_klaviyo", state.control, "person.4@example.com")
@@ -148,8 +145,7 @@ def test_a_refused_profile_lands_in_sync_errors_the_rest_are_imported_and_it_is_
 
 def test_the_dry_run_plan_matches_the_sent_job_with_the_key_redacted(duckdb_warehouse, klaviyo, tmp_path):
     url, state = klaviyo
-    people = [person(n) for n in range(1, 4)]
-    set_profiles(duckdb_warehouse, people, {"vips": [p["profile_id"] for p in people]})
+    people = people_in_audience(duckdb_warehouse, "vips", 3)
     cfg = list_config(duckdb_warehouse, url)
     [line] = dry_run_plan(cfg, "vips_to_klaviyo", state.control, tmp_path / "plan.jsonl", API_KEY)
     assert line["headers"]["Authorization"] == "***" and line["headers"]["revision"] == REVISION
@@ -206,8 +202,7 @@ def test_a_public_key_is_refused_at_config_load_naming_the_field(duckdb_warehous
 
 def test_many_leavers_are_removed_in_lookups_of_100_and_a_throttled_lookup_is_retried(duckdb_warehouse, klaviyo):
     url, state = klaviyo
-    people = [person(n) for n in range(1, 261)]
-    set_profiles(duckdb_warehouse, people, {"vips": [p["profile_id"] for p in people]})
+    people = people_in_audience(duckdb_warehouse, "vips", 260)
     cfg = list_config(duckdb_warehouse, url)
     run(cfg, "vips_to_klaviyo")
 

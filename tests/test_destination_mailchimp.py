@@ -13,8 +13,8 @@ from destinations.emulators.mailchimp import API_KEY, LIST_ID, MailchimpState, c
 from destinations.engine import make_destination
 from destinations.mailchimp import subscriber_hash
 from headwater.loopback import LoopbackServer
-from tests.email_analytics_kit import (bad_minute, config, dry_run_plan, logged_text, person, refused_run,
-                                       rerun_once_accepted, run, set_profiles)
+from tests.email_analytics_kit import (bad_minute, config, dry_run_plan, logged_text, people_in_audience, person,
+                                       refused_run, rerun_once_accepted, run, set_profiles)
 
 
 @pytest.fixture
@@ -56,8 +56,7 @@ def test_first_sync_subscribes_consented_members_with_the_audience_tag_then_send
 
 def test_a_changed_profile_is_the_only_member_resent(duckdb_warehouse, mailchimp):
     url, state = mailchimp
-    people = [person(n) for n in range(1, 4)]
-    set_profiles(duckdb_warehouse, people, {"vips": [p["profile_id"] for p in people]})
+    people = people_in_audience(duckdb_warehouse, "vips", 3)
     cfg = mc_config(duckdb_warehouse, url)
     run(cfg, "vips_to_mailchimp")
     people[0]["first_name"] = "Renamed"
@@ -70,8 +69,7 @@ def test_a_changed_profile_is_the_only_member_resent(duckdb_warehouse, mailchimp
 
 def test_members_who_leave_or_withdraw_email_consent_are_archived_in_mirror_mode(duckdb_warehouse, mailchimp):
     url, state = mailchimp
-    people = [person(n) for n in range(1, 5)]
-    set_profiles(duckdb_warehouse, people, {"vips": [p["profile_id"] for p in people]})
+    people = people_in_audience(duckdb_warehouse, "vips", 4)
     cfg = mc_config(duckdb_warehouse, url)
     run(cfg, "vips_to_mailchimp")
 
@@ -88,8 +86,7 @@ def test_members_who_leave_or_withdraw_email_consent_are_archived_in_mirror_mode
 
 def test_a_throttle_and_5xx_storm_ends_with_each_member_sent_once(duckdb_warehouse, mailchimp):
     url, state = mailchimp
-    people = [person(n) for n in range(1, 1201)]
-    set_profiles(duckdb_warehouse, people, {"vips": [p["profile_id"] for p in people]})
+    people = people_in_audience(duckdb_warehouse, "vips", 1200)
     bad_minute(state.control, 3, 10, (4, 500), (6, 503))
 
     report = run(mc_config(duckdb_warehouse, url), "vips_to_mailchimp")
@@ -103,8 +100,7 @@ def test_a_throttle_and_5xx_storm_ends_with_each_member_sent_once(duckdb_warehou
 
 def test_a_member_mailchimp_refuses_lands_in_sync_errors_and_is_retried_next_run(duckdb_warehouse, mailchimp):
     url, state = mailchimp
-    people = [person(n) for n in range(1, 5)]
-    set_profiles(duckdb_warehouse, people, {"vips": [p["profile_id"] for p in people]})
+    people = people_in_audience(duckdb_warehouse, "vips", 4)
     cfg = mc_config(duckdb_warehouse, url)
 
     first, error = refused_run(duckdb_warehouse, cfg, "vips_to_mailchimp", state.control, "person.3@example.com")
@@ -118,8 +114,7 @@ def test_a_member_mailchimp_refuses_lands_in_sync_errors_and_is_retried_next_run
 
 def test_the_dry_run_plan_is_what_is_sent_with_the_key_redacted(duckdb_warehouse, mailchimp, tmp_path):
     url, state = mailchimp
-    people = [person(n) for n in range(1, 4)]
-    set_profiles(duckdb_warehouse, people, {"vips": [p["profile_id"] for p in people]})
+    people = people_in_audience(duckdb_warehouse, "vips", 3)
     cfg = mc_config(duckdb_warehouse, url)
     [line] = dry_run_plan(cfg, "vips_to_mailchimp", state.control, tmp_path / "plan.jsonl", API_KEY)
     assert (line["method"], line["url"], line["headers"]["Authorization"]) == ("POST", f"{url}/lists/{LIST_ID}", "***")
