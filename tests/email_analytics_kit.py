@@ -6,16 +6,19 @@ virtual time so retries never really wait.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 
 from destinations.delivery import VirtualTime
 from destinations.emulators.kit import DestinationControl
 from destinations.engine import run_sync
 from headwater.config import HeadwaterConfig, parse_config
+from headwater.loopback import LoopbackServer
 from headwater.warehouse import Warehouse
 
 PROFILE_COLUMNS = ("profile_id VARCHAR, email VARCHAR, phone VARCHAR, first_name VARCHAR, last_name VARCHAR, "
@@ -25,6 +28,17 @@ CONVERSION_COLUMNS = ("conversion_id VARCHAR, profile_id VARCHAR, order_id VARCH
                       "currency VARCHAR, occurred_at TIMESTAMP, gclid VARCHAR, gbraid VARCHAR, wbraid VARCHAR, "
                       "fbc VARCHAR, fbp VARCHAR, ttclid VARCHAR, ip VARCHAR, user_agent VARCHAR, page_url VARCHAR, "
                       "email VARCHAR, phone VARCHAR")
+
+
+def emulator_fixture(create_app: Callable[[Any], Any], state_class: type, url_suffix: str = ""):
+    """A pytest fixture serving a fresh emulator per test on a loopback port; it yields
+    (base_url for the destination config, the emulator's state to inspect and fault)."""
+    @pytest.fixture
+    def served():
+        state = state_class()
+        with LoopbackServer(create_app(state)) as server:
+            yield server.url + url_suffix, state
+    return served
 
 
 def person(n: int, **overrides: Any) -> dict[str, Any]:

@@ -10,17 +10,12 @@ import pytest
 from destinations.base import CredentialProblem
 from destinations.emulators.amplitude import API_KEY, AmplitudeState, create_app
 from destinations.engine import make_destination
-from headwater.loopback import LoopbackServer
-from tests.email_analytics_kit import (bad_minute, config, conversion, dry_run_plan, logged_text, person, plan_lines,
-                                       refused_run, rerun_once_accepted, run, set_conversions, set_profiles,
-                                       sync_errors)
+from tests.email_analytics_kit import (bad_minute, config, conversion, dry_run_plan, emulator_fixture, logged_text,
+                                       person, plan_lines, refused_run, rerun_once_accepted, run, set_conversions,
+                                       set_profiles, sync_errors)
 
 
-@pytest.fixture
-def amplitude():
-    state = AmplitudeState()
-    with LoopbackServer(create_app(state)) as server:
-        yield server.url, state
+amplitude = emulator_fixture(create_app, AmplitudeState)
 
 
 def events_config(warehouse, url, api_key=API_KEY, **sync):

@@ -10,15 +10,11 @@ import pytest
 from destinations.emulators.ga4 import API_SECRET, MEASUREMENT_ID, GA4State, create_app
 from destinations.engine import make_destination
 from headwater.config import ConfigError
-from headwater.loopback import LoopbackServer
-from tests.email_analytics_kit import bad_minute, config, conversion, dry_run_plan, run, set_conversions, sync_errors
+from tests.email_analytics_kit import (bad_minute, config, conversion, dry_run_plan, emulator_fixture, run,
+                                       set_conversions, sync_errors)
 
 
-@pytest.fixture
-def ga4():
-    state = GA4State()
-    with LoopbackServer(create_app(state)) as server:
-        yield server.url, state
+ga4 = emulator_fixture(create_app, GA4State)
 
 
 def ga4_config(warehouse, url, **sync):

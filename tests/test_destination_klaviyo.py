@@ -16,16 +16,12 @@ from destinations.emulators.klaviyo import API_KEY, LIST_ID, KlaviyoState, creat
 from destinations.engine import make_destination
 from destinations.klaviyo import REVISION
 from headwater.config import ConfigError
-from headwater.loopback import LoopbackServer
-from tests.email_analytics_kit import (bad_minute, config, conversion, dry_run_plan, logged_text, people_in_audience,
-                                       person, refused_run, rerun_once_accepted, run, set_conversions, set_profiles)
+from tests.email_analytics_kit import (bad_minute, config, conversion, dry_run_plan, emulator_fixture, logged_text,
+                                       people_in_audience, person, refused_run, rerun_once_accepted, run,
+                                       set_conversions, set_profiles)
 
 
-@pytest.fixture
-def klaviyo():
-    state = KlaviyoState()
-    with LoopbackServer(create_app(state)) as server:
-        yield server.url, state
+klaviyo = emulator_fixture(create_app, KlaviyoState)
 
 
 def list_config(warehouse, url, api_key=API_KEY, list_id=LIST_ID):

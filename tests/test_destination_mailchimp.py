@@ -12,16 +12,12 @@ from destinations.base import CredentialProblem
 from destinations.emulators.mailchimp import API_KEY, LIST_ID, MailchimpState, create_app
 from destinations.engine import make_destination
 from destinations.mailchimp import subscriber_hash
-from headwater.loopback import LoopbackServer
-from tests.email_analytics_kit import (bad_minute, config, dry_run_plan, logged_text, people_in_audience, person,
-                                       refused_run, rerun_once_accepted, run, set_profiles)
+from tests.email_analytics_kit import (bad_minute, config, dry_run_plan, emulator_fixture, logged_text,
+                                       people_in_audience, person, refused_run, rerun_once_accepted, run,
+                                       set_profiles)
 
 
-@pytest.fixture
-def mailchimp():
-    state = MailchimpState()
-    with LoopbackServer(create_app(state)) as server:
-        yield f"{server.url}/3.0", state
+mailchimp = emulator_fixture(create_app, MailchimpState, "/3.0")
 
 
 def mc_config(warehouse, url, api_key=API_KEY, list_id=LIST_ID, mode="mirror"):

@@ -12,17 +12,12 @@ from destinations.base import CredentialProblem
 from destinations.emulators.mixpanel import (API_SECRET, PROJECT_ID, PROJECT_TOKEN, SERVICE_ACCOUNT, MixpanelState,
                                              create_app)
 from destinations.engine import make_destination
-from headwater.loopback import LoopbackServer
-from tests.email_analytics_kit import (bad_minute, config, conversion, dry_run_plan, logged_text, person,
-                                       refused_run, rerun_once_accepted, run, set_conversions, set_profiles,
+from tests.email_analytics_kit import (bad_minute, config, conversion, dry_run_plan, emulator_fixture, logged_text,
+                                       person, refused_run, rerun_once_accepted, run, set_conversions, set_profiles,
                                        sync_runs)
 
 
-@pytest.fixture
-def mixpanel():
-    state = MixpanelState()
-    with LoopbackServer(create_app(state)) as server:
-        yield server.url, state
+mixpanel = emulator_fixture(create_app, MixpanelState)
 
 
 def events_config(warehouse, url, **credentials):
