@@ -25,6 +25,15 @@ def _pg_admin():
 
 
 @pytest.fixture
+def private_dlt_dir(tmp_path, monkeypatch):
+    """A dlt working folder of the test's own, so only the warehouse carries state between runs
+    (as on a fresh machine); dlt's logging quieted to warnings. Source tests use it module-wide:
+    `pytestmark = pytest.mark.usefixtures("private_dlt_dir")`."""
+    monkeypatch.setenv("DLT_DATA_DIR", str(tmp_path / "dlt"))
+    monkeypatch.setenv("RUNTIME__LOG_LEVEL", "WARNING")
+
+
+@pytest.fixture
 def duckdb_warehouse(tmp_path) -> Warehouse:
     return Warehouse(f"duckdb:///{tmp_path / 'warehouse.duckdb'}")
 

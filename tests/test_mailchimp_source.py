@@ -12,6 +12,8 @@ from sources.mailchimp.emulator import DEFAULT_API_KEY, MailchimpEmulator, creat
 from sources.mailchimp.helpers import api_root
 from sources.vendor_http import MissingCredential
 
+pytestmark = pytest.mark.usefixtures("private_dlt_dir")
+
 PAST = "2025-03-01T10:00:00+00:00"
 
 
@@ -46,12 +48,6 @@ def mailchimp_emulator():
     with LoopbackServer(create_app(emulator)) as server:
         emulator.base_url = f"{server.url}/3.0"
         yield emulator
-
-
-@pytest.fixture(autouse=True)
-def private_dlt_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("DLT_DATA_DIR", str(tmp_path / "dlt"))
-    monkeypatch.setenv("RUNTIME__LOG_LEVEL", "WARNING")
 
 
 def entry_for(emulator, **overrides) -> MailchimpSourceConfig:

@@ -14,6 +14,8 @@ from sources.shopify.emulator import create_app
 from sources.vendor_http import MissingCredential
 from tests import shopify_records as records
 
+pytestmark = pytest.mark.usefixtures("private_dlt_dir")
+
 TOKEN = "shpat_source_test_token"
 KINDS = {"customers": "customers", "orders": "orders", "products": "products",
          "abandoned_checkouts": "abandonedCheckouts"}
@@ -32,11 +34,6 @@ class FakeTime:
     def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
         self.now += seconds
-
-
-@pytest.fixture(autouse=True)
-def fresh_dlt_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("DLT_DATA_DIR", str(tmp_path / "dlt"))
 
 
 @pytest.fixture

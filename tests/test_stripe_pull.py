@@ -19,9 +19,7 @@ from sources.stripe.emulator import create_app as stripe_app
 
 
 @pytest.fixture(autouse=True)
-def private_dlt_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("DLT_DATA_DIR", str(tmp_path / "dlt"))
-    monkeypatch.setenv("RUNTIME__LOG_LEVEL", "WARNING")
+def no_warehouse_override(private_dlt_dir, monkeypatch):
     monkeypatch.delenv("HEADWATER_WAREHOUSE", raising=False)
 
 

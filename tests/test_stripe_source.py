@@ -14,6 +14,8 @@ from sources.stripe import stripe_source
 from sources.stripe.emulator import DEFAULT_API_KEY, StripeEmulator, create_app
 from sources.stripe.settings import OBJECTS
 
+pytestmark = pytest.mark.usefixtures("private_dlt_dir")
+
 DAY = 86400
 
 
@@ -48,13 +50,6 @@ def stripe_emulator():
     with LoopbackServer(create_app(emulator)) as server:
         emulator.base_url = server.url
         yield emulator
-
-
-@pytest.fixture(autouse=True)
-def private_dlt_dir(tmp_path, monkeypatch):
-    """Each test gets its own dlt working folder, so only the warehouse carries state."""
-    monkeypatch.setenv("DLT_DATA_DIR", str(tmp_path / "dlt"))
-    monkeypatch.setenv("RUNTIME__LOG_LEVEL", "WARNING")
 
 
 def entry_for(emulator, **overrides) -> StripeSourceConfig:
