@@ -8,11 +8,11 @@ and every emulator still enforces its vendor's auth, limits and payload rules.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from headwater.import_target import import_target
 from headwater.loopback import LoopbackServer, LoopbackServers
 
 CONVERSIONS = {"model": "cdp.conversions"}
@@ -78,8 +78,7 @@ class DestinationEmulators(LoopbackServers):
 
     def planned(self) -> Iterator[tuple[str, LoopbackServer]]:
         for vendor, target in EMULATOR_APPS.items():
-            module_name, attribute = target.split(":")
-            yield vendor, LoopbackServer(getattr(importlib.import_module(module_name), attribute)())
+            yield vendor, LoopbackServer(import_target(target)())
 
     def config_sections(self) -> dict[str, list[dict]]:
         return destination_sections({vendor: server.url for vendor, server in self.servers.items()})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
+from headwater.import_target import import_target
 
 DESTINATION_TYPES: dict[str, str] = {
     "meta_conversions": "destinations.meta:MetaConversions",
@@ -25,5 +25,4 @@ DESTINATION_TYPES: dict[str, str] = {
 
 
 def destination_class(type_name: str):
-    module_name, attribute = DESTINATION_TYPES[type_name].split(":")
-    return getattr(importlib.import_module(module_name), attribute)
+    return import_target(DESTINATION_TYPES[type_name])

@@ -8,12 +8,12 @@ as one clear line, never as a stack trace.
 
 from __future__ import annotations
 
-import importlib
 import sys
 
 import click
 
 from headwater.config import ConfigError
+from headwater.import_target import import_target
 
 # command name -> "module:attribute" of a click command
 COMMANDS: dict[str, str] = {
@@ -45,8 +45,7 @@ class LazyGroup(click.Group):
         target = COMMANDS.get(name)
         if target is None:
             return None
-        module_name, attribute = target.split(":")
-        return getattr(importlib.import_module(module_name), attribute)
+        return import_target(target)
 
 
 class UserError(click.ClickException):

@@ -8,12 +8,12 @@ PostgreSQL.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from headwater.config import HeadwaterConfig
+from headwater.import_target import import_target
 from headwater.warehouse import Warehouse
 from models.adapter import Engine
 from models.catalog import Model, catalog
@@ -33,8 +33,7 @@ Runner = Callable[[Model, BuildContext, Engine], None]
 
 
 def _runner(model: Model) -> Runner:
-    module_name, attribute = model.runner.split(":")
-    return getattr(importlib.import_module(module_name), attribute)
+    return import_target(model.runner)
 
 
 def run_model(model: Model, context: BuildContext, engine: Engine | None = None) -> int:

@@ -7,12 +7,12 @@ any machine can run the next increment.
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 
 import dlt
 
 from headwater.config import HeadwaterConfig
+from headwater.import_target import import_target
 from headwater.warehouse import Warehouse
 
 # source type -> "module:function(config_entry) -> dlt source"
@@ -34,8 +34,7 @@ class SourceRunReport:
 
 
 def build_source(entry):
-    module_name, attribute = SOURCE_FACTORIES[entry.type].split(":")
-    return getattr(importlib.import_module(module_name), attribute)(entry)
+    return import_target(SOURCE_FACTORIES[entry.type])(entry)
 
 
 def cloud_pipeline(entry, warehouse: Warehouse) -> dlt.Pipeline:

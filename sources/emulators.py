@@ -8,11 +8,11 @@ real APIs.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from headwater.import_target import import_target
 from headwater.loopback import LoopbackServer, LoopbackServers, free_port
 
 
@@ -38,8 +38,7 @@ EMULATORS = (
 
 
 def emulator_app(spec: EmulatorSpec, world_dir: Path | None):
-    module_name, attribute = spec.create_app.split(":")
-    return getattr(importlib.import_module(module_name), attribute)(world_dir, **dict(spec.options))
+    return import_target(spec.create_app)(world_dir, **dict(spec.options))
 
 
 class Emulators(LoopbackServers):
