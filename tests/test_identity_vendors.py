@@ -91,3 +91,18 @@ def test_newsletter_link_mc_eid_joins_the_browser_to_the_list_member(warehouse):
     assert profile_of(warehouse, "mailchimp_unique_email_id", "9f3e2d1c0b") == ann
     assert profile_of(warehouse, "anonymous_id", "other") != ann  # only a whole mc_eid parameter counts
     assert len({profile_of(warehouse, "anonymous_id", device) for device in ("other", "plain")} - {ann}) == 2
+
+
+def test_member_row_anchored_on_a_shared_email_still_ties_its_own_ids_together(warehouse):
+    """Mum and son share an email; her list member's id and email id stay with her phone when
+    the email (the row's anchor) is isolated as shared: the row's second anchor ties them."""
+    load_raw(warehouse, "web", "identifies", [row(1, user_id="u-mum", email="family@home.io", phone="+14155550100"),
+                                              row(2, user_id="u-son", email="family@home.io")])
+    load_raw(warehouse, "news", "members", [{"id": "m-fam", "email_address": "family@home.io",
+                                             "unique_email_id": "e1d2c3b4a5", "merge_fields__phone": "+1 415 555 0100",
+                                             "timestamp_opt": at(3)}])
+    build(warehouse, all_sources())
+    mum, son = profile_of(warehouse, "user_id", "u-mum"), profile_of(warehouse, "user_id", "u-son")
+    assert mum != son and profile_of(warehouse, "email", "family@home.io") not in (mum, son)
+    assert profile_of(warehouse, "mailchimp_member_id", "m-fam") == mum
+    assert profile_of(warehouse, "mailchimp_unique_email_id", "e1d2c3b4a5") == mum
