@@ -23,7 +23,11 @@ What "new" means depends on how the raw table is loaded:
   order or payment, against dozens of events per person.
 
 A full refresh, a model whose columns changed, or a missing target starts the table (and
-its watermarks) from scratch. Rows are filtered by the build's `as_of` downstream, never
+its watermarks) from scratch.
+
+A table a later step joins to each row's person (models.rejoin) asks for a marker column:
+every row a refresh writes, appended or re-read, gets that refresh's time in it, so the later
+step can tell which rows' content is new since it last ran without re-reading the rest. Rows are filtered by the build's `as_of` downstream, never
 here, so a later build with a later `as_of` still sees every row loaded before.
 """
 
@@ -67,11 +71,14 @@ class RawPart:
 
 @dataclass
 class RefreshReport:
-    """What one incremental refresh did: raw tables whose new loads were appended, and those re-read."""
+    """What one incremental refresh did: raw tables whose new loads were appended, and those re-read
+    (with their sources); `refreshed_at` is the marker its rows got, when the table has one."""
 
     started_over: bool = False
     appended: list[str] = field(default_factory=list)
     reread: list[str] = field(default_factory=list)
+    reread_sources: list[str] = field(default_factory=list)
+    refreshed_at: datetime | None = None
 
 
 def _timestamp(moment: datetime) -> str:
@@ -131,13 +138,32 @@ def _columns_match(engine: Engine, model: Model, columns: dict[str, str]) -> boo
     return existing == list(columns)
 
 
+def _marker(engine: Engine, model: Model, marker_column: str, started: datetime) -> datetime:
+    """This refresh's marker: its start, or just after the newest marker already in the table (a
+    clock set back must not give new rows a marker older than the rows a later step already read)."""
+    newest = engine.scalar(f"SELECT MAX({quote(marker_column)}) AS newest FROM {model.target}")
+    if newest is not None and newest >= started:
+        return newest + timedelta(microseconds=1)
+    return started
+
+
+def reread_parts(engine: Engine, parts: list[RawPart]) -> list[RawPart]:
+    """The parts whose raw table has no load time (dlt merges it): re-read whole each build."""
+    return [part for part in parts if not _has_load_time(engine, part)]
+
+
 def refresh(model: Model, context: BuildContext, engine: Engine, parts: list[RawPart], columns: dict[str, str],
-            owner_column: str = "source_table") -> RefreshReport:
+            owner_column: str = "source_table", marker_column: str | None = None) -> RefreshReport:
     """Bring `model`'s table up to date with `parts`: append the new rows of insert-only tables,
-    re-read the rest; start over on a full refresh or when the table's columns changed."""
+    re-read the rest; start over on a full refresh or when the table's columns changed.
+
+    With `marker_column`, the table has that column too (TIMESTAMPTZ, after `columns`) and every
+    row this refresh writes gets `report.refreshed_at` in it."""
     _ensure_watermarks(engine)
     report = RefreshReport()
-    reread = [part for part in parts if not _has_load_time(engine, part)]
+    if marker_column is not None:
+        columns = {**columns, marker_column: "TIMESTAMPTZ"}
+    reread = reread_parts(engine, parts)
     # appended rows without their watermarks (a new watermark table) would be appended twice
     lost_state = len(reread) < len(parts) and not engine.scalar(
         f"SELECT COUNT(*) AS n FROM {WATERMARKS} WHERE model = %s", [model.key])
@@ -145,14 +171,20 @@ def refresh(model: Model, context: BuildContext, engine: Engine, parts: list[Raw
         engine.create_table(model.target, columns)
         engine.run(f"DELETE FROM {WATERMARKS} WHERE model = %s", [model.key])
         report.started_over = True
-    names = ", ".join(quote(name) for name in columns)
     started = datetime.now(timezone.utc)
+    names = ", ".join(quote(name) for name in columns)
+    selected = names
+    if marker_column is not None:
+        report.refreshed_at = _marker(engine, model, marker_column, started)
+        selected = ", ".join([quote(name) for name in columns if name != marker_column]
+                             + [f"{_timestamp(report.refreshed_at)} AS {quote(marker_column)}"])
     # a merged table's earlier observations go first: all of them, whichever part made them
     for source, owner in dict.fromkeys((part.source, part.owner or part.table) for part in reread):
         engine.run(f"DELETE FROM {model.target} WHERE source = %s AND {quote(owner_column)} = %s", [source, owner])
     for part in reread:
-        engine.run(f"INSERT INTO {model.target} ({names}) SELECT {names} FROM ({part.sql}) AS every_row")
+        engine.run(f"INSERT INTO {model.target} ({names}) SELECT {selected} FROM ({part.sql}) AS every_row")
         report.reread.append(part.relation)
+        report.reread_sources = list(dict.fromkeys([*report.reread_sources, part.source]))
     by_table: dict[str, list[RawPart]] = {}
     for part in parts:
         if part not in reread:
@@ -165,7 +197,7 @@ def refresh(model: Model, context: BuildContext, engine: Engine, parts: list[Raw
         if loads:
             chosen = f"{quote(LOAD_TIME)} IN ({', '.join(_timestamp(moment) for moment in loads)})"
             for part in table_parts:
-                engine.run(f"INSERT INTO {model.target} ({names}) SELECT {names} FROM ({restrict(part, chosen)}) "
+                engine.run(f"INSERT INTO {model.target} ({names}) SELECT {selected} FROM ({restrict(part, chosen)}) "
                            f"AS new_rows")
             report.appended.append(relation)
         _record_loads(engine, model, table_parts[0], loads, floor, started)
