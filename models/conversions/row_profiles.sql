@@ -2,7 +2,12 @@
 description: >
   Which profile each raw row belongs to: the profile of the row's strongest usable identifier
   (lowest identity priority). How page views, purchases and events find their person.
+  Recomputed whole each build; the rows whose person changed since the last build go to
+  cdp_staging.row_profile_changes (models/row_owners.py), so the models joining rows to their
+  person redo only those.
 schema: cdp_staging
+materialized: runner
+runner: models.row_owners:write_row_profiles
 columns:
   source: the source (warehouse schema) of the raw row
   source_table: the raw table as cdp_staging.identifiers names it (tracks, pages, orders, charges, ...)
