@@ -23,4 +23,5 @@ columns:
   wbraid: Google Ads web-to-app click id (iOS) from the URL
   fbclid: Meta click id from the URL
   ttclid: TikTok click id from the URL
+  refreshed_at: when a build wrote the row (profile_page_views joins the newer rows to their person)
 --- */

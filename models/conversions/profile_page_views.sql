@@ -1,8 +1,11 @@
 /* ---
 description: >
   Page views up to the build's as_of with the profile that made them (through the page
-  call's row in cdp_staging.row_profiles). What click ids and attribution read.
+  call's row in cdp_staging.row_profiles). What click ids and attribution read. Only the page
+  views whose person, content or side of as_of changed are joined again each build (models/rejoin.py).
 schema: cdp_staging
+materialized: runner
+runner: models.conversions.raw:write_profile_page_views
 columns:
   profile_id: the person who viewed the page
   source: the events source

@@ -12,7 +12,8 @@ from __future__ import annotations
 from models.adapter import Engine, literal, quote
 from models.build import BuildContext
 from models.catalog import Model
-from models.incremental import RawPart, refresh
+from models.incremental import RawPart, reread_parts, refresh
+from models.rejoin import MARKER, PersonJoin, rejoin
 
 # Stripe amounts are in the currency's smallest unit; these currencies have no minor unit
 # (https://docs.stripe.com/currencies#zero-decimal)
@@ -225,6 +226,24 @@ def write_purchase_observations(model: Model, context: BuildContext, engine: Eng
 
 
 def write_page_views(model: Model, context: BuildContext, engine: Engine) -> None:
-    """Append page calls from loads not seen yet (models.incremental)."""
+    """Append page calls from loads not seen yet (models.incremental), marked for profile_page_views."""
     sources = [source.name for source in context.config.events_sources()]
-    refresh(model, context, engine, page_view_parts(engine, sources), PAGE_COLUMNS, owner_column="source")
+    refresh(model, context, engine, page_view_parts(engine, sources), PAGE_COLUMNS, owner_column="source",
+            marker_column=MARKER)
+
+
+PAGE_VIEWS = "FROM cdp_staging.page_views AS views"
+
+
+def write_profile_page_views(model: Model, context: BuildContext, engine: Engine) -> None:
+    """The model's SELECT (profile_page_views.sql) over the page views whose person, content or
+    side of as_of changed (models.rejoin)."""
+    if model.sql.count(PAGE_VIEWS) != 1:
+        raise ValueError(f"{model.path.name}: models.rejoin needs its SELECT to read {PAGE_VIEWS!r} once")
+    sources = [source.name for source in context.config.events_sources()]
+    reread = sorted({part.source for part in reread_parts(engine, page_view_parts(engine, sources))})
+    join = PersonJoin(target=model.target, columns=tuple(model.columns), values='"cdp_staging"."page_views"',
+                      select=lambda rows: model.sql.replace(PAGE_VIEWS, f"FROM {rows} AS views"),
+                      key={"source": "v.source", "row_id": "v.row_id"}, raw_row=("v.source", "'pages'", "v.row_id"),
+                      time_column="viewed_at")
+    rejoin(engine, context, model.key, join, reread)

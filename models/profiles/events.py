@@ -15,6 +15,7 @@ from models.build import BuildContext
 from models.catalog import Model
 from models.conversions.raw import Columns
 from models.incremental import RawPart, refresh
+from models.rejoin import MARKER, PersonJoin, rejoin
 
 EVENT_COLUMNS = {"event_id": "VARCHAR", "profile_id": "VARCHAR", "source": "VARCHAR", "event_type": "VARCHAR",
                  "event": "VARCHAR", "event_table": "VARCHAR", "occurred_at": "TIMESTAMPTZ",
@@ -86,15 +87,29 @@ def owned_events(rows: str) -> str:
             f"AND by_email.id_value = happened.member_email")
 
 
+def events_as_of(rows: str) -> str:
+    """cdp.events' rows from `rows` (of event_rows): each with its person, up to the build's as_of.
+
+    A suppressed person is left out of every model, this one too (the graph keeps them, so a
+    later delete or unsuppress still finds all their identifiers)."""
+    return (f"SELECT * FROM ({owned_events(rows)}) AS every_event "
+            f"WHERE occurred_at <= (SELECT as_of FROM cdp_staging.build_context) "
+            f"AND NOT EXISTS (SELECT 1 FROM cdp_staging.suppressed_profiles AS s "
+            f"WHERE s.profile_id = every_event.profile_id)")
+
+
 def write_events(model: Model, context: BuildContext, engine: Engine) -> None:
-    """New loads' events into cdp_staging.event_rows (models.incremental); then every event as of the build, with its person."""
+    """New loads' events into cdp_staging.event_rows (models.incremental); then the events whose
+    person, content or side of as_of changed, with their person (models.rejoin)."""
     sources = [(source.name, source.type) for source in context.config.sources]
     rows = replace(model, schema="cdp_staging", name="event_rows")
     engine.ensure_schema(rows.schema)
-    refresh(rows, context, engine, event_parts(engine, sources), EVENT_ROW_COLUMNS, owner_column="raw_table")
-    # a suppressed person is left out of every model, this one too (the graph keeps them, so a
-    # later delete or unsuppress still finds all their identifiers)
-    engine.replace_table(model.target, f"SELECT * FROM ({owned_events(rows.target)}) AS every_event "
-                                       f"WHERE occurred_at <= (SELECT as_of FROM cdp_staging.build_context) "
-                                       f"AND NOT EXISTS (SELECT 1 FROM cdp_staging.suppressed_profiles AS s "
-                                       f"WHERE s.profile_id = every_event.profile_id)")
+    report = refresh(rows, context, engine, event_parts(engine, sources), EVENT_ROW_COLUMNS, owner_column="raw_table",
+                     marker_column=MARKER)
+    join = PersonJoin(target=model.target, columns=tuple(EVENT_COLUMNS), values=rows.target, select=events_as_of,
+                      key={"source": "v.source", "event_id": "v.event_id"},
+                      raw_row=("v.source", "v.raw_table", "v.event_id"), time_column="occurred_at",
+                      # an email activity's person comes from its member or email, not from row_profiles
+                      always="v.member_id IS NOT NULL OR v.member_email IS NOT NULL",
+                      excluded="SELECT profile_id FROM cdp_staging.suppressed_profiles")
+    rejoin(engine, context, model.key, join, report.reread_sources)

@@ -18,6 +18,7 @@ from models.catalog import Model
 from models.incremental import RawPart, refresh
 from models.conversions.raw import Columns
 from models.profiles.config import CONSENT_CATEGORIES
+from models.rejoin import MARKER, PersonJoin, rejoin
 
 SEGMENT_TABLES = ("identifies", "tracks", "pages", "screens", "groups", "aliases")
 # identifies columns that are not traits (Segment's standard columns and the loader's)
@@ -83,7 +84,8 @@ def owned(values: str, columns: dict[str, str]) -> str:
 
     Why the person is joined here and not stored with the values: a row's person changes when
     identities merge, its values never do; so the values are kept incrementally (only new raw
-    rows are read, models.incremental) and this join to cdp_staging.row_profiles is redone each build.
+    rows are read, models.incremental) and this join to cdp_staging.row_profiles is redone for
+    the rows whose person or values changed (models.rejoin).
     """
     picked = ", ".join("owner.profile_id" if name == "profile_id" else f"observed.{quote(name)}" for name in columns)
     return (f"SELECT {picked} FROM {values} AS observed JOIN cdp_staging.row_profiles AS owner "
@@ -137,12 +139,21 @@ def trait_parts(engine: Engine, sources: list[tuple[str, str]]) -> list[RawPart]
     return parts
 
 
+def write_observations(model: Model, context: BuildContext, engine: Engine, values_name: str, parts: list[RawPart],
+                       columns: dict[str, str]) -> None:
+    """Values of new raw rows into cdp_staging.<values_name> (models.incremental), then the
+    observations whose person or values changed joined to their person again (models.rejoin)."""
+    values = replace(model, name=values_name)
+    report = refresh(values, context, engine, parts, without_person(columns), marker_column=MARKER)
+    row = {name: f"v.{quote(name)}" for name in ("source", "source_table", "row_id")}
+    join = PersonJoin(target=model.target, columns=tuple(columns), values=values.target,
+                      select=lambda rows: owned(rows, columns), key=row, raw_row=tuple(row.values()))
+    rejoin(engine, context, model.key, join, report.reread_sources)
+
+
 def write_trait_observations(model: Model, context: BuildContext, engine: Engine) -> None:
-    """Values of new raw rows into cdp_staging.trait_values (models.incremental), then each with its person."""
     sources = [(source.name, source.type) for source in context.config.sources]
-    values = replace(model, name="trait_values")
-    refresh(values, context, engine, trait_parts(engine, sources), without_person(TRAIT_COLUMNS))
-    engine.replace_table(model.target, owned(values.target, TRAIT_COLUMNS))
+    write_observations(model, context, engine, "trait_values", trait_parts(engine, sources), TRAIT_COLUMNS)
 
 
 # --- consent ---------------------------------------------------------------------------------
@@ -226,8 +237,5 @@ def without_person(columns: dict[str, str]) -> dict[str, str]:
 
 
 def write_consent_observations(model: Model, context: BuildContext, engine: Engine) -> None:
-    """Signals of new raw rows into cdp_staging.consent_signals (models.incremental), then each with its person."""
     sources = [(source.name, source.type) for source in context.config.sources]
-    signals = replace(model, name="consent_signals")
-    refresh(signals, context, engine, consent_parts(engine, sources), without_person(CONSENT_COLUMNS))
-    engine.replace_table(model.target, owned(signals.target, CONSENT_COLUMNS))
+    write_observations(model, context, engine, "consent_signals", consent_parts(engine, sources), CONSENT_COLUMNS)
