@@ -24,7 +24,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from destinations.base import (Action, Batch, CredentialProblem, Destination, DestinationSettings, HttpRequest,
-                               Outcome, RunContext, SkipRow, id_subjects, retry_after)
+                               Outcome, RunContext, SkipRow, id_subjects, json_object, retry_after)
 from destinations.event_fields import audience_property, epoch_ms, json_safe, present
 
 DEFAULT_BASE_URL = "https://api2.amplitude.com"   # EU residency: https://api.eu.amplitude.com
@@ -52,11 +52,8 @@ class AmplitudeIdentifySettings(DestinationSettings):
 
 
 def _error_body(response: httpx.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {"error": response.text[:300]}
-    return body if isinstance(body, dict) else {"error": str(body)[:300]}
+    body = json_object(response)
+    return {"error": response.text[:300]} if body is None else body
 
 
 def _is_bad_key(response: httpx.Response) -> bool:

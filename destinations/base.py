@@ -132,6 +132,17 @@ def now_utc() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def json_object(response: httpx.Response) -> dict[str, Any] | None:
+    """The response body when it is a JSON object, else None: vendors' error bodies are
+    sometimes an HTML page from a proxy, empty, or JSON of another shape, and reading one must
+    never raise while a sync is deciding whether to retry."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
 def retry_after(response: httpx.Response) -> float | None:
     value = response.headers.get("retry-after")
     try:

@@ -22,7 +22,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, SecretStr, model_validator
 
 from destinations.base import (Batch, CredentialProblem, Destination, DestinationAuthError, DestinationSettings,
-                               HttpRequest, Outcome, RunContext, SkipRow, retry_after)
+                               HttpRequest, Outcome, RunContext, SkipRow, json_object, retry_after)
 from destinations.event_fields import required_event_time
 from destinations.normalize import hashed, normalize
 
@@ -62,10 +62,10 @@ class GoogleSettings(DestinationSettings):
 
 
 def _rpc_error(response: httpx.Response) -> tuple[str, str, dict[int, tuple[str, str]]]:
-    try:
-        error = response.json().get("error", {})
-    except ValueError:
+    body = json_object(response)
+    if body is None:
         return str(response.status_code), response.text[:300], {}
+    error = body.get("error", {})
     rows: dict[int, tuple[str, str]] = {}
     for detail in error.get("details", []) or []:
         for violation in detail.get("fieldViolations", []) or []:
@@ -102,11 +102,9 @@ class _DataManager(Destination):
                     "assertion": self._service_account_assertion()}
         response = await client.post(self.settings.token_url, data=form)
         if response.status_code != 200:
-            try:
-                body = response.json()
-                reason = f"{body.get('error')}: {body.get('error_description', '')}"
-            except ValueError:
-                reason = response.text[:200]
+            body = json_object(response)
+            reason = (response.text[:200] if body is None
+                      else f"{body.get('error')}: {body.get('error_description', '')}")
             raise DestinationAuthError(self.redact(
                 f"Google refused the OAuth credentials ({response.status_code} {reason}); "
                 f"create a new refresh token or service-account key with the {SCOPE} scope"))

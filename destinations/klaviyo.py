@@ -29,7 +29,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from destinations.base import (Action, Batch, CredentialProblem, Destination, DestinationSettings, HttpRequest,
-                               Outcome, RunContext, SkipRow)
+                               Outcome, RunContext, SkipRow, json_object)
 from destinations.event_fields import iso_time, json_safe
 from destinations.normalize import e164, email_basic
 
@@ -64,11 +64,7 @@ class KlaviyoEventSettings(DestinationSettings):
 
 
 def klaviyo_errors(response: httpx.Response) -> list[dict[str, Any]]:
-    try:
-        body = response.json()
-    except ValueError:
-        return []
-    errors = body.get("errors") if isinstance(body, dict) else None
+    errors = (json_object(response) or {}).get("errors")
     return errors if isinstance(errors, list) else []
 
 

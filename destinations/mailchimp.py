@@ -23,7 +23,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from destinations.base import (Action, Batch, CredentialProblem, Destination, DestinationSettings, HttpRequest,
-                               Outcome, RunContext, SkipRow)
+                               Outcome, RunContext, SkipRow, json_object)
 from destinations.normalize import email_basic
 
 API_ROOT = "https://{dc}.api.mailchimp.com/3.0"
@@ -124,11 +124,10 @@ class MailchimpAudience(Destination):
         return super().parse_deletion_response(response, batch)
 
     def describe_error(self, response: httpx.Response) -> tuple[str, str]:
-        try:
-            body = response.json()
-            return str(body.get("title") or response.status_code), str(body.get("detail", ""))[:300]
-        except (ValueError, AttributeError):
+        body = json_object(response)
+        if body is None:
             return str(response.status_code), response.text[:300]
+        return str(body.get("title") or response.status_code), str(body.get("detail", ""))[:300]
 
     def parse_response(self, response: httpx.Response, batch: Batch) -> Outcome:
         if response.status_code == 200 and batch.action == "upsert":

@@ -18,7 +18,7 @@ import httpx
 from pydantic import SecretStr
 
 from destinations.base import (Batch, CredentialProblem, Destination, DestinationSettings, HttpRequest, Outcome,
-                               RunContext, SkipRow, retry_after)
+                               RunContext, SkipRow, json_object, retry_after)
 from destinations.event_fields import required_event_time
 from destinations.normalize import hashed
 from pydantic import BaseModel, ConfigDict
@@ -36,10 +36,10 @@ class MetaCredentials(BaseModel):
 
 
 def _meta_error(response: httpx.Response) -> tuple[str, str, int]:
-    try:
-        error = response.json().get("error", {})
-    except ValueError:
+    body = json_object(response)
+    if body is None:
         return str(response.status_code), response.text[:300], 0
+    error = body.get("error", {})
     code = int(error.get("code") or 0)
     subcode = error.get("error_subcode")
     label = f"{code}" + (f"/{subcode}" if subcode else "")
@@ -198,10 +198,7 @@ class MetaCustomAudience(_MetaBase):
         outcome = super().parse_response(response, batch)
         if outcome.kind != "ok":
             return outcome
-        try:
-            samples = response.json().get("invalid_entry_samples") or {}
-        except ValueError:
-            return outcome
+        samples = (json_object(response) or {}).get("invalid_entry_samples") or {}
         if samples:
             for index, row in enumerate(batch.items):
                 bad = next((value for value in row if value in samples), None)

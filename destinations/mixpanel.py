@@ -26,7 +26,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from destinations.base import (Action, Batch, CredentialProblem, Destination, DestinationSettings, HttpRequest,
-                               Outcome, RunContext, SkipRow, id_subjects, retry_after)
+                               Outcome, RunContext, SkipRow, id_subjects, json_object, retry_after)
 from destinations.event_fields import audience_property, dedup_key, epoch_ms, json_safe, present
 
 DEFAULT_BASE_URL = "https://api.mixpanel.com"   # EU residency: https://api-eu.mixpanel.com
@@ -72,13 +72,10 @@ class MixpanelProfileSettings(DestinationSettings):
 
 
 def _error_text(response: httpx.Response) -> tuple[str, str]:
-    try:
-        body = response.json()
-    except ValueError:
+    body = json_object(response)
+    if body is None:
         return str(response.status_code), response.text[:300]
-    if isinstance(body, dict):
-        return str(body.get("code", response.status_code)), str(body.get("error") or body.get("status") or "")[:300]
-    return str(response.status_code), str(body)[:300]
+    return str(body.get("code", response.status_code)), str(body.get("error") or body.get("status") or "")[:300]
 
 
 class _MixpanelDeletion(Destination):
@@ -157,11 +154,7 @@ class MixpanelEvents(_MixpanelDeletion):
 
     def parse_response(self, response: httpx.Response, batch: Batch) -> Outcome:
         if response.status_code == 400:
-            try:
-                body = response.json()
-            except ValueError:
-                body = {}
-            failed = body.get("failed_records") if isinstance(body, dict) else None
+            failed = (json_object(response) or {}).get("failed_records")
             if failed:
                 # strict mode imported every record not listed: those rows succeeded.
                 return Outcome("ok", row_errors={int(r["index"]): (str(r.get("field", "invalid")),
@@ -230,11 +223,8 @@ class MixpanelProfiles(_MixpanelDeletion):
 
     def parse_response(self, response: httpx.Response, batch: Batch) -> Outcome:
         if response.status_code == 200:
-            try:
-                body = response.json()
-            except ValueError:
-                body = None
-            if isinstance(body, dict) and body.get("status") == 0:
+            body = json_object(response) or {}
+            if body.get("status") == 0:
                 error = str(body.get("error") or "rejected")
                 if "token" in error.lower():
                     return Outcome("fatal", "invalid_token", error)

@@ -16,7 +16,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, SecretStr
 
 from destinations.base import (Batch, CredentialProblem, Destination, DestinationSettings, HttpRequest, Outcome,
-                               RunContext, SkipRow, retry_after)
+                               RunContext, SkipRow, json_object, retry_after)
 from destinations.event_fields import required_event_time
 from destinations.normalize import hashed
 
@@ -31,11 +31,13 @@ class TikTokCredentials(BaseModel):
 
 
 def _tiktok_body(response: httpx.Response) -> tuple[int, str]:
-    try:
-        body = response.json()
-        return int(body.get("code", -1)), str(body.get("message", ""))
-    except ValueError:
-        return -1, response.text[:300]
+    body = json_object(response)
+    if body is not None:
+        try:
+            return int(body.get("code", -1)), str(body.get("message", ""))
+        except (TypeError, ValueError):  # a code that is not a number: report the raw body
+            pass
+    return -1, response.text[:300]
 
 
 class _TikTok(Destination):
