@@ -46,6 +46,11 @@ def errors_response(status: int, errors: list[dict], headers: dict | None = None
                         media_type="application/vnd.api+json")
 
 
+def invalid_input(detail: str, source: dict | None = None) -> Response:
+    """Klaviyo's 400 for a request it cannot use: one `invalid` error saying what is wrong."""
+    return errors_response(400, [error(400, "invalid", "Invalid input.", detail, source)])
+
+
 @dataclass
 class KlaviyoState:
     control: DestinationControl = field(default_factory=DestinationControl)
@@ -128,9 +133,7 @@ def create_app(state: KlaviyoState | None = None) -> Starlette:
                                                "Authentication credentials were not provided.",
                                                "Missing or invalid private key.")])
         if not re.match(r"^\d{4}-\d{2}-\d{2}(\.\w+)?$", request.headers.get("revision", "")):
-            return errors_response(400, [error(400, "invalid", "Invalid input.",
-                                               "Missing or invalid `revision` header (YYYY-MM-DD)",
-                                               {"parameter": "revision"})])
+            return invalid_input("Missing or invalid `revision` header (YYYY-MM-DD)", {"parameter": "revision"})
         return None
 
     async def import_jobs(request: Request) -> Response:
@@ -139,14 +142,12 @@ def create_app(state: KlaviyoState | None = None) -> Starlette:
         body = await read_body_or_none(request)
         data = body.get("data") if isinstance(body, dict) else None
         if not isinstance(data, dict) or data.get("type") != "profile-bulk-import-job":
-            return errors_response(400, [error(400, "invalid", "Invalid input.",
-                                               "data.type must be 'profile-bulk-import-job'")])
+            return invalid_input("data.type must be 'profile-bulk-import-job'")
         profiles = ((data.get("attributes") or {}).get("profiles") or {}).get("data")
         if not isinstance(profiles, list) or not profiles:
-            return errors_response(400, [error(400, "invalid", "Invalid input.", "profiles.data must be a non-empty array")])
+            return invalid_input("profiles.data must be a non-empty array")
         if len(profiles) > MAX_IMPORT:
-            return errors_response(400, [error(400, "invalid", "Invalid input.",
-                                               f"A job may have at most {MAX_IMPORT} profiles, got {len(profiles)}")])
+            return invalid_input(f"A job may have at most {MAX_IMPORT} profiles, got {len(profiles)}")
         lists = [item.get("id") for item in (((data.get("relationships") or {}).get("lists") or {}).get("data") or [])]
         if any(list_id not in state.lists for list_id in lists):
             return errors_response(404, [error(404, "not_found", "Not found.", "A related list does not exist.")])
@@ -172,18 +173,15 @@ def create_app(state: KlaviyoState | None = None) -> Starlette:
             return denied
         size = request.query_params.get("page[size]", "20")
         if not size.isdigit() or not 1 <= int(size) <= MAX_PAGE:
-            return errors_response(400, [error(400, "invalid", "Invalid input.", f"page[size] must be 1..{MAX_PAGE}",
-                                               {"parameter": "page[size]"})])
+            return invalid_input(f"page[size] must be 1..{MAX_PAGE}", {"parameter": "page[size]"})
         match = _FILTER.match(request.query_params.get("filter", ""))
         if match is None:
-            return errors_response(400, [error(400, "invalid", "Invalid input.", "unsupported filter",
-                                               {"parameter": "filter"})])
+            return invalid_input("unsupported filter", {"parameter": "filter"})
         operator, field_name, raw = match.groups()
         try:
             values = orjson.loads(raw)
         except orjson.JSONDecodeError:
-            return errors_response(400, [error(400, "invalid", "Invalid input.", "filter values must be JSON strings",
-                                               {"parameter": "filter"})])
+            return invalid_input("filter values must be JSON strings", {"parameter": "filter"})
         wanted = set(values if operator == "any" else [values])
         ids = [v for v in wanted if v in state.profiles] if field_name == "id" else [
             state._index.get((field_name, v)) for v in wanted]
@@ -202,10 +200,9 @@ def create_app(state: KlaviyoState | None = None) -> Starlette:
         data = body.get("data") if isinstance(body, dict) else None
         if not isinstance(data, list) or not data or any(not isinstance(d, dict) or d.get("type") != "profile"
                                                          for d in data):
-            return errors_response(400, [error(400, "invalid", "Invalid input.", "data must be profile identifiers")])
+            return invalid_input("data must be profile identifiers")
         if len(data) > MAX_REMOVE:
-            return errors_response(400, [error(400, "invalid", "Invalid input.",
-                                               f"at most {MAX_REMOVE} profiles per call, got {len(data)}")])
+            return invalid_input(f"at most {MAX_REMOVE} profiles per call, got {len(data)}")
         control.record_body(body)
         with control.store_lock:
             state.list_members.setdefault(list_id, set()).difference_update(d.get("id") for d in data)
@@ -218,19 +215,17 @@ def create_app(state: KlaviyoState | None = None) -> Starlette:
         data = body.get("data") if isinstance(body, dict) else None
         attributes = data.get("attributes") if isinstance(data, dict) and data.get("type") == "event" else None
         if not isinstance(attributes, dict):
-            return errors_response(400, [error(400, "invalid", "Invalid input.", "data.type must be 'event'")])
+            return invalid_input("data.type must be 'event'")
         metric = ((attributes.get("metric") or {}).get("data") or {}).get("attributes") or {}
         profile = ((attributes.get("profile") or {}).get("data") or {}).get("attributes") or {}
         if not metric.get("name"):
-            return errors_response(400, [error(400, "invalid", "Invalid input.", "metric name is required",
-                                               {"pointer": "/data/attributes/metric/data/attributes/name"})])
+            return invalid_input("metric name is required", {"pointer": "/data/attributes/metric/data/attributes/name"})
         if not any(profile.get(k) for k in ("email", "phone_number", "external_id")):
-            return errors_response(400, [error(400, "invalid", "Invalid input.", "the profile needs an identifier",
-                                               {"pointer": "/data/attributes/profile/data/attributes"})])
+            return invalid_input("the profile needs an identifier",
+                                 {"pointer": "/data/attributes/profile/data/attributes"})
         values = [v for v in (attributes.get("properties") or {}).values()] + list(profile.values())
         if any(isinstance(v, str) and v in control.rejected_values for v in values):
-            return errors_response(400, [error(400, "invalid", "Invalid input.", "an event property is invalid",
-                                               {"pointer": "/data/attributes/properties"})])
+            return invalid_input("an event property is invalid", {"pointer": "/data/attributes/properties"})
         control.record_body(body)
         identity = profile.get("external_id") or profile.get("email") or profile.get("phone_number")
         key = f"{metric['name']}|{identity}|{attributes.get('unique_id') or attributes.get('time')}"
@@ -243,24 +238,22 @@ def create_app(state: KlaviyoState | None = None) -> Starlette:
         body = await read_body_or_none(request)
         data = body.get("data") if isinstance(body, dict) else None
         if not isinstance(data, dict) or data.get("type") != "data-privacy-deletion-job":
-            return errors_response(400, [error(400, "invalid", "Invalid input.",
-                                               "data.type must be 'data-privacy-deletion-job'")])
+            return invalid_input("data.type must be 'data-privacy-deletion-job'")
         profile = (((data.get("attributes") or {}).get("profile") or {}).get("data")) or {}
         if profile.get("type") != "profile":
-            return errors_response(400, [error(400, "invalid", "Invalid input.", "profile.data.type must be 'profile'",
-                                               {"pointer": "/data/attributes/profile/data/type"})])
+            return invalid_input("profile.data.type must be 'profile'",
+                                 {"pointer": "/data/attributes/profile/data/type"})
         named = {k: v for k, v in (profile.get("attributes") or {}).items() if k in ("email", "phone_number") and v}
         if profile.get("id"):
             named["id"] = profile["id"]
         if len(named) != 1:
-            return errors_response(400, [error(400, "invalid", "Invalid input.",
-                                               "Exactly one of email, phone_number or id must be provided",
-                                               {"pointer": "/data/attributes/profile/data"})])
+            return invalid_input("Exactly one of email, phone_number or id must be provided",
+                                 {"pointer": "/data/attributes/profile/data"})
         [(identifier, value)] = named.items()
         if (identifier == "email" and not _EMAIL.match(str(value))) or (
                 identifier == "phone_number" and not _E164.match(str(value))):
-            return errors_response(400, [error(400, "invalid", "Invalid input.", f"Invalid {identifier}",
-                                               {"pointer": f"/data/attributes/profile/data/attributes/{identifier}"})])
+            return invalid_input(f"Invalid {identifier}",
+                                 {"pointer": f"/data/attributes/profile/data/attributes/{identifier}"})
         control.record_body(body)
         with control.store_lock:
             state.erase(identifier, str(value))
