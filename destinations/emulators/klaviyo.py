@@ -51,6 +51,13 @@ def invalid_input(detail: str, source: dict | None = None) -> Response:
     return errors_response(400, [error(400, "invalid", "Invalid input.", detail, source)])
 
 
+def resource(body: object, kind: str) -> dict | None:
+    """The JSON:API primary resource of type `kind` in a request body (`{"data": {"type": kind,
+    ...}}`), or None when the body holds no such resource."""
+    data = body.get("data") if isinstance(body, dict) else None
+    return data if isinstance(data, dict) and data.get("type") == kind else None
+
+
 @dataclass
 class KlaviyoState:
     control: DestinationControl = field(default_factory=DestinationControl)
@@ -140,8 +147,8 @@ def create_app(state: KlaviyoState | None = None) -> Starlette:
         if (denied := admitted(request)) is not None:
             return denied
         body = await read_body_or_none(request)
-        data = body.get("data") if isinstance(body, dict) else None
-        if not isinstance(data, dict) or data.get("type") != "profile-bulk-import-job":
+        data = resource(body, "profile-bulk-import-job")
+        if data is None:
             return invalid_input("data.type must be 'profile-bulk-import-job'")
         profiles = ((data.get("attributes") or {}).get("profiles") or {}).get("data")
         if not isinstance(profiles, list) or not profiles:
@@ -212,8 +219,7 @@ def create_app(state: KlaviyoState | None = None) -> Starlette:
         if (denied := admitted(request)) is not None:
             return denied
         body = await read_body_or_none(request)
-        data = body.get("data") if isinstance(body, dict) else None
-        attributes = data.get("attributes") if isinstance(data, dict) and data.get("type") == "event" else None
+        attributes = (resource(body, "event") or {}).get("attributes")
         if not isinstance(attributes, dict):
             return invalid_input("data.type must be 'event'")
         metric = ((attributes.get("metric") or {}).get("data") or {}).get("attributes") or {}
@@ -236,8 +242,8 @@ def create_app(state: KlaviyoState | None = None) -> Starlette:
         if (denied := admitted(request)) is not None:
             return denied
         body = await read_body_or_none(request)
-        data = body.get("data") if isinstance(body, dict) else None
-        if not isinstance(data, dict) or data.get("type") != "data-privacy-deletion-job":
+        data = resource(body, "data-privacy-deletion-job")
+        if data is None:
             return invalid_input("data.type must be 'data-privacy-deletion-job'")
         profile = (((data.get("attributes") or {}).get("profile") or {}).get("data")) or {}
         if profile.get("type") != "profile":
