@@ -10,6 +10,8 @@ What it measures, on one synthetic world (sources.synthetic.generate_world) in D
     full         `build_models(full_refresh=True)` as of the same instant: the baseline,
                  what every build cost before builds were incremental
   and checks both leave the same row count in every cdp table. Medians of --runs runs.
+  With --keep, a second invocation reuses the world and the loaded, pulled warehouse and
+  only redoes the first build (with the code as it is now) and the runs.
 
     .venv/bin/python bench/build.py --people 100000 --runs 1
     .venv/bin/python bench/build.py --people 5000 --runs 3      # quick run
@@ -18,6 +20,7 @@ What it measures, on one synthetic world (sources.synthetic.generate_world) in D
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import statistics
 import sys
@@ -65,7 +68,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--new-share", type=float, default=0.01, help="share of events that arrive after setup")
-    parser.add_argument("--keep", type=Path, default=None, help="work in this folder (reuses a world generated there)")
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="work in this folder (reuses a world generated there, and its loaded warehouse)")
     args = parser.parse_args()
 
     from headwater.config import parse_config
@@ -82,11 +86,17 @@ def main() -> None:
         print(f"world: {args.people} people generated in {seconds:.0f} s")
     manifest = read_manifest(world)
     cut = event_time_quantile(world, 1 - args.new_share)
-    emulators = fast_emulators(world)
     base = folder / "base.duckdb"
-    for stale in folder.glob("*.duckdb*"):
-        stale.unlink()
-    shutil.rmtree(folder / "spool", ignore_errors=True)
+    loaded = folder / "loaded.json"  # the setup's loads and pulls are done: --keep reuses them
+    reuse = args.keep is not None and loaded.exists() and base.exists()
+    emulators = [] if reuse else fast_emulators(world)
+    if not reuse:
+        for stale in folder.glob("*.duckdb*"):
+            stale.unlink()
+        shutil.rmtree(folder / "spool", ignore_errors=True)
+
+    def url(index: int) -> str:
+        return emulators[index].url if emulators else "http://127.0.0.1:9"  # reused setup: nothing is pulled
 
     def config_for(warehouse_file: Path, spool: Path):
         from sources.mailchimp.emulator import DEFAULT_API_KEY as MAILCHIMP_KEY
@@ -97,20 +107,26 @@ def main() -> None:
             "collect": {"spool_dir": str(spool)},
             "sources": [
                 *({"name": n, "type": "events", "write_key": k} for n, k in manifest.write_keys.items()),
-                {"name": "shopify", "type": "shopify", "access_token": "shpat_emulator", "base_url": emulators[0].url},
-                {"name": "stripe", "type": "stripe", "api_key": STRIPE_KEY, "base_url": emulators[1].url},
+                {"name": "shopify", "type": "shopify", "access_token": "shpat_emulator", "base_url": url(0)},
+                {"name": "stripe", "type": "stripe", "api_key": STRIPE_KEY, "base_url": url(1)},
                 {"name": "mailchimp", "type": "mailchimp", "api_key": MAILCHIMP_KEY,
-                 "base_url": emulators[2].url + "/3.0"},
+                 "base_url": url(2) + "/3.0"},
             ]})
 
-    try:
-        config = config_for(base, folder / "spool")
-        events = spool_events(world, config, until=cut)
-        load_seconds = timed(lambda: load_spool(config))
-        pull_seconds = timed(lambda: run_sources(config))
-    finally:
-        for server in emulators:
-            server.stop()
+    config = config_for(base, folder / "spool")
+    if reuse:
+        setup = json.loads(loaded.read_text())
+        events, load_seconds, pull_seconds = setup["events"], setup["load_seconds"], setup["pull_seconds"]
+        print("setup: reusing the loaded and pulled warehouse in", base)
+    else:
+        try:
+            events = spool_events(world, config, until=cut)
+            load_seconds = timed(lambda: load_spool(config))
+            pull_seconds = timed(lambda: run_sources(config))
+        finally:
+            for server in emulators:
+                server.stop()
+        loaded.write_text(json.dumps({"events": events, "load_seconds": load_seconds, "pull_seconds": pull_seconds}))
     as_of = datetime.fromisoformat(END.replace("Z", "+00:00")) + timedelta(days=1)
     warehouse = Warehouse(config.warehouse)
     first_seconds = timed(lambda: build_models(BuildContext(warehouse, config, as_of)))
@@ -135,6 +151,8 @@ def main() -> None:
               f"row counts differ in: {', '.join(differing) or 'no table'}")
         copy.unlink()
         shutil.rmtree(folder / f"spool{run}", ignore_errors=True)
+    if not incremental:
+        return
     inc, ful = statistics.median(incremental), statistics.median(full)
     print(f"\n{args.people} people, {events + new_events} events, median of {args.runs}: "
           f"full rebuild {ful:.1f} s, incremental after {args.new_share:.0%} new events {inc:.1f} s "
