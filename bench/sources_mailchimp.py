@@ -9,18 +9,14 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import tempfile
-import time
-from pathlib import Path
 
 os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")
 
 from headwater.config import MailchimpSourceConfig  # noqa: E402
 from headwater.loopback import LoopbackServer  # noqa: E402
-from headwater.warehouse import Warehouse  # noqa: E402
-from pipelines.cloud_sources import run_source  # noqa: E402
 from sources.mailchimp.emulator import DEFAULT_API_KEY, MailchimpEmulator, create_app, member_id  # noqa: E402
 from sources.mailchimp.helpers import mailchimp_client, pages  # noqa: E402
+from source_runs import load_fresh, per_second  # noqa: E402
 
 
 def members(count: int) -> list[dict]:
@@ -28,6 +24,11 @@ def members(count: int) -> list[dict]:
              "status": "subscribed", "merge_fields": {"FNAME": f"M{i}", "LNAME": "X", "PHONE": ""},
              "stats": {"avg_open_rate": 0.3, "avg_click_rate": 0.1}, "last_changed": "2025-01-01T00:00:00+00:00"}
             for i in range(count)]
+
+
+def fetch_members(entry) -> int:
+    with mailchimp_client(entry) as client:
+        return sum(len(page) for page in pages(client, "/lists/list000001/members", "members"))
 
 
 def main() -> None:
@@ -41,16 +42,8 @@ def main() -> None:
         entry = MailchimpSourceConfig(name="mailchimp", type="mailchimp", api_key=DEFAULT_API_KEY,
                                       base_url=f"{server.url}/3.0")
         for _ in range(args.runs):
-            started = time.perf_counter()
-            with mailchimp_client(entry) as client:
-                fetched = sum(len(page) for page in pages(client, "/lists/list000001/members", "members"))
-            fetch_rates.append(fetched / (time.perf_counter() - started))
-            with tempfile.TemporaryDirectory() as folder:
-                os.environ["DLT_DATA_DIR"] = str(Path(folder) / "dlt")
-                warehouse = Warehouse(f"duckdb:///{folder}/w.duckdb")
-                started = time.perf_counter()
-                loaded = run_source(entry, warehouse).rows_by_table["members"]
-                load_rates.append(loaded / (time.perf_counter() - started))
+            fetch_rates.append(per_second(lambda: fetch_members(entry)))
+            load_rates.append(per_second(lambda: load_fresh(entry)["members"]))
     print(f"mailchimp: {args.members} members, median of {args.runs} runs")
     print(f"  fetch only (baseline): {statistics.median(fetch_rates):,.0f} members/s")
     print(f"  full load into DuckDB: {statistics.median(load_rates):,.0f} members/s")

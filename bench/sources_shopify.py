@@ -14,7 +14,6 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -23,11 +22,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from headwater.config import ShopifySourceConfig  # noqa: E402
 from headwater.loopback import LoopbackServer  # noqa: E402
-from headwater.warehouse import Warehouse  # noqa: E402
-from pipelines.cloud_sources import run_source  # noqa: E402
 from sources.shopify.emulator import create_app  # noqa: E402
 from sources.shopify.helpers import paginate, shopify_client  # noqa: E402
 from sources.shopify.nodes import RESOURCES  # noqa: E402
+from source_runs import load_fresh  # noqa: E402
 from tests.shopify_records import customer, order  # noqa: E402
 
 TOKEN = "shpat_bench"
@@ -52,9 +50,7 @@ def fetch_only(entry) -> int:
 
 
 def full_load(entry) -> int:
-    with tempfile.TemporaryDirectory() as folder:
-        os.environ["DLT_DATA_DIR"] = str(Path(folder) / "dlt")
-        rows = run_source(entry, Warehouse(f"duckdb:///{folder}/w.duckdb")).rows_by_table
+    rows = load_fresh(entry)
     return sum(rows.get(table, 0) for table in TABLES)
 
 

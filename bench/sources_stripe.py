@@ -10,19 +10,16 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import tempfile
 import time
-from pathlib import Path
 
 os.environ.setdefault("RUNTIME__LOG_LEVEL", "ERROR")
 
 from headwater.config import StripeSourceConfig  # noqa: E402
 from headwater.loopback import LoopbackServer  # noqa: E402
-from headwater.warehouse import Warehouse  # noqa: E402
-from pipelines.cloud_sources import run_source  # noqa: E402
 from sources.stripe.emulator import DEFAULT_API_KEY, StripeEmulator, create_app  # noqa: E402
 from sources.stripe.helpers import list_objects, stripe_client  # noqa: E402
 from sources.stripe.settings import OBJECTS  # noqa: E402
+from source_runs import load_fresh, per_second  # noqa: E402
 
 
 def records(count: int, now: int) -> list[dict]:
@@ -37,6 +34,11 @@ def records(count: int, now: int) -> list[dict]:
     return out
 
 
+def fetch_all(entry) -> int:
+    with stripe_client(entry) as client:
+        return sum(len(page) for spec in OBJECTS for page in list_objects(client, spec, 0))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=20000)
@@ -47,16 +49,8 @@ def main() -> None:
     with LoopbackServer(create_app(emulator)) as server:
         entry = StripeSourceConfig(name="stripe", type="stripe", api_key=DEFAULT_API_KEY, base_url=server.url)
         for _ in range(args.runs):
-            started = time.perf_counter()
-            with stripe_client(entry) as client:
-                fetched = sum(len(page) for spec in OBJECTS for page in list_objects(client, spec, 0))
-            fetch_rates.append(fetched / (time.perf_counter() - started))
-            with tempfile.TemporaryDirectory() as folder:
-                os.environ["DLT_DATA_DIR"] = str(Path(folder) / "dlt")
-                warehouse = Warehouse(f"duckdb:///{folder}/w.duckdb")
-                started = time.perf_counter()
-                loaded = run_source(entry, warehouse).rows_by_table
-                load_rates.append((loaded["customers"] + loaded["charges"]) / (time.perf_counter() - started))
+            fetch_rates.append(per_second(lambda: fetch_all(entry)))
+            load_rates.append(per_second(lambda: sum(load_fresh(entry)[table] for table in ("customers", "charges"))))
     print(f"stripe: {args.records} records, median of {args.runs} runs")
     print(f"  fetch only (baseline): {statistics.median(fetch_rates):,.0f} records/s")
     print(f"  full load into DuckDB: {statistics.median(load_rates):,.0f} records/s")
