@@ -1,4 +1,5 @@
-"""Headwater's small shared kernel: configuration, the warehouse handle, the CLI.
+"""Headwater's small shared kernel: configuration, the warehouse handle, the CLI, and the few
+helpers every layer shares (`loopback` servers, `durability`, `import_target`, `unique_names`).
 
 Everything else imports from here; this package imports from no other Headwater package,
 with two deliberate exceptions:
