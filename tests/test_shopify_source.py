@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 import pytest
@@ -41,9 +43,12 @@ def fake_time() -> FakeTime:
     return FakeTime()
 
 
-def serve(shop: dict, fake_time: FakeTime) -> tuple[LoopbackServer, object]:
+@contextmanager
+def serve(shop: dict, fake_time: FakeTime) -> Iterator[tuple[LoopbackServer, object]]:
+    """The Shopify emulator for `shop` on virtual time, stopped when the test ends: (server, its state)."""
     app = create_app(shop, access_token=TOKEN, bucket_clock=fake_time.monotonic, polls_to_complete=2)
-    return LoopbackServer(app).start(), app.state.shopify
+    with LoopbackServer(app) as server:
+        yield server, app.state.shopify
 
 
 def entry_for(server: LoopbackServer, name: str = "shop", **settings) -> ShopifySourceConfig:
@@ -84,8 +89,7 @@ def assert_warehouse_matches_shop(warehouse, emulator, schema: str = "shop") -> 
 
 
 def test_incremental_run_fetches_only_changes_and_warehouse_matches_the_shop(warehouse, fake_time):
-    server, emulator = serve(records.shop(customers=6, orders=8, products=3, checkouts=2), fake_time)
-    try:
+    with serve(records.shop(customers=6, orders=8, products=3, checkouts=2), fake_time) as (server, emulator):
         entry = entry_for(server)
         first = load(entry, warehouse, fake_time)
         assert (first["customers"], first["orders"], first["orders__line_items"]) == (6, 8, 16)
@@ -107,13 +111,11 @@ def test_incremental_run_fetches_only_changes_and_warehouse_matches_the_shop(war
         assert set(calls["orders"]["returned_ids"]) - {8} == {3, 9, 10}
         assert (second["customers"], second["orders"]) == (1, 3)  # the re-read boundary rows merge away
         assert_warehouse_matches_shop(warehouse, emulator)
-    finally:
-        server.stop()
 
 
 def test_throttling_and_5xx_mid_pagination_load_every_record_exactly_once(warehouse, fake_time):
-    server, emulator = serve(records.shop(customers=230, orders=20, products=2, checkouts=1, items=12), fake_time)
-    try:
+    shop = records.shop(customers=230, orders=20, products=2, checkouts=1, items=12)
+    with serve(shop, fake_time) as (server, emulator):
         emulator.faults.drain_bucket(after=1)  # the 2nd page finds the bucket empty: THROTTLED
         emulator.faults.error(503, after=3)
         emulator.faults.error(502, after=6)
@@ -124,14 +126,11 @@ def test_throttling_and_5xx_mid_pagination_load_every_record_exactly_once(wareho
         assert warehouse.query("SELECT COUNT(*) AS n, COUNT(DISTINCT id) AS d FROM shop.customers") == [{"n": 230, "d": 230}]
         assert warehouse.query("SELECT COUNT(*) AS n FROM shop.orders__line_items")[0]["n"] == 20 * 12
         assert_warehouse_matches_shop(warehouse, emulator)
-    finally:
-        server.stop()
 
 
 def test_fresh_pipelines_dir_resumes_from_the_state_kept_in_the_warehouse(warehouse, fake_time, tmp_path,
                                                                           monkeypatch):
-    server, emulator = serve(records.shop(customers=4, orders=2, products=1, checkouts=1), fake_time)
-    try:
+    with serve(records.shop(customers=4, orders=2, products=1, checkouts=1), fake_time) as (server, emulator):
         entry = entry_for(server)
         load(entry, warehouse, fake_time)
         newest_order = max(o["updatedAt"] for o in emulator.data.all("orders"))
@@ -141,13 +140,10 @@ def test_fresh_pipelines_dir_resumes_from_the_state_kept_in_the_warehouse(wareho
         calls = {call["field"]: call for request in emulator.requests for call in request.calls}
         assert calls["orders"]["query"] == f"updated_at:>='{newest_order}'"
         assert_warehouse_matches_shop(warehouse, emulator)
-    finally:
-        server.stop()
 
 
 def test_bulk_backfill_loads_the_same_rows_as_paging_then_continues_incrementally(duckdb_warehouse, fake_time):
-    server, emulator = serve(records.shop(customers=5, orders=6, products=3, checkouts=2, items=12), fake_time)
-    try:
+    with serve(records.shop(customers=5, orders=6, products=3, checkouts=2, items=12), fake_time) as (server, emulator):
         load(entry_for(server, "paged"), duckdb_warehouse, fake_time)
         bulk = entry_for(server, "bulked", backfill="bulk")
         load(bulk, duckdb_warehouse, fake_time)
@@ -169,19 +165,14 @@ def test_bulk_backfill_loads_the_same_rows_as_paging_then_continues_incrementall
         assert len(emulator.bulk.queries()) == 4  # later runs page incrementally
         assert 1 in {i for r in emulator.requests for i in r.returned_ids("customers")}
         assert_warehouse_matches_shop(duckdb_warehouse, emulator, "bulked")
-    finally:
-        server.stop()
 
 
 def test_auto_backfill_uses_bulk_only_for_tables_above_the_threshold(duckdb_warehouse, fake_time):
-    server, emulator = serve(records.shop(customers=7, orders=2, products=3, checkouts=1), fake_time)
-    try:
+    with serve(records.shop(customers=7, orders=2, products=3, checkouts=1), fake_time) as (server, emulator):
         load(entry_for(server, backfill="auto", bulk_threshold=5), duckdb_warehouse, fake_time)
         [query] = emulator.bulk.queries()
         assert query.lstrip("{ ").startswith("customers")
         assert_warehouse_matches_shop(duckdb_warehouse, emulator)
-    finally:
-        server.stop()
 
 
 def test_missing_access_token_names_the_field_and_the_fix():
@@ -191,16 +182,13 @@ def test_missing_access_token_names_the_field_and_the_fix():
 
 
 def test_rejected_token_fails_with_a_clear_message_that_never_shows_the_token(duckdb_warehouse, fake_time):
-    server, _ = serve(records.shop(customers=1, orders=0, products=0, checkouts=0), fake_time)
-    try:
+    with serve(records.shop(customers=1, orders=0, products=0, checkouts=0), fake_time) as (server, _):
         entry = ShopifySourceConfig(name="shop", type="shopify", access_token="shpat_revoked_123",
                                     base_url=server.url, backfill="pages")
         with pytest.raises(Exception) as caught:
             load(entry, duckdb_warehouse, fake_time)
         text = str(caught.value)
         assert "rejected the access token (401" in text and "shpat_revoked_123" not in text
-    finally:
-        server.stop()
 
 
 def test_pipeline_runner_loads_the_configured_shop_and_reports_rows(duckdb_warehouse):
@@ -215,15 +203,12 @@ def test_pipeline_runner_loads_the_configured_shop_and_reports_rows(duckdb_wareh
 def test_start_date_limits_the_first_load_and_the_api_version_is_pinned(duckdb_warehouse, fake_time):
     shop = records.shop(customers=2, orders=0, products=0, checkouts=0)
     shop["customers"].append(records.customer(3, updated="2025-09-01T00:00:00Z"))
-    server, emulator = serve(shop, fake_time)
-    try:
+    with serve(shop, fake_time) as (server, emulator):
         load(entry_for(server, start_date="2025-06-01", api_version="2025-07"), duckdb_warehouse, fake_time)
         assert [row["id"] for row in duckdb_warehouse.query("SELECT id FROM shop.customers")] == [3]
         calls = {call["field"]: call for request in emulator.requests for call in request.calls}
         assert calls["customers"]["query"] == "updated_at:>='2025-06-01T00:00:00Z'"
         assert {request.api_version for request in emulator.requests} == {"2025-07"}
-    finally:
-        server.stop()
 
 
 def test_generated_world_loads_every_shopify_record(duckdb_warehouse, tmp_path, fake_time):
