@@ -9,8 +9,8 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
-from typing import Self
+from collections.abc import Iterator, Mapping
+from typing import Any, Self
 
 import uvicorn
 
@@ -63,16 +63,19 @@ class LoopbackServers:
     """Named loopback servers that start and stop as one (the demo's emulators, a test's vendors).
 
     Why a group: if the third server fails to start, the two already running must stop before
-    the error propagates, or a failed demo start leaves threads holding ports. Subclasses say
-    what to serve in `planned()`; `servers` holds the running ones by name.
+    the error propagates, or a failed demo start leaves threads holding ports. Give the apps by
+    name (`LoopbackServers({"meta": app, ...})`), or subclass and say what to serve in
+    `planned()`; `servers` holds the running ones by name.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, apps: Mapping[str, Any] | None = None) -> None:
         self.servers: dict[str, LoopbackServer] = {}
+        self._apps = dict(apps or {})
 
     def planned(self) -> Iterator[tuple[str, LoopbackServer]]:
         """(name, server not yet started) for each server of the group, in start order."""
-        raise NotImplementedError
+        for name, app in self._apps.items():
+            yield name, LoopbackServer(app)
 
     def start(self) -> Self:
         try:

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from destinations.emulators import amplitude, ga4, klaviyo, mailchimp, mixpanel
 from headwater.cli import cli
-from headwater.loopback import LoopbackServer
+from headwater.loopback import LoopbackServers
 from tests.email_analytics_kit import person, plan_lines, set_profiles
 
 
@@ -18,10 +18,8 @@ from tests.email_analytics_kit import person, plan_lines, set_profiles
 def servers():
     apps = {"klaviyo": klaviyo.create_app(), "mailchimp": mailchimp.create_app(), "ga4": ga4.create_app(),
             "mixpanel": mixpanel.create_app(), "amplitude": amplitude.create_app()}
-    started = {name: LoopbackServer(app).start() for name, app in apps.items()}
-    yield {name: server.url for name, server in started.items()}
-    for server in started.values():
-        server.stop()
+    with LoopbackServers(apps) as group:
+        yield {name: server.url for name, server in group.servers.items()}
 
 
 def write_config(tmp_path, warehouse, urls, klaviyo_key=klaviyo.API_KEY, mailchimp_key=mailchimp.API_KEY):

@@ -36,8 +36,10 @@ def refuses(url: str) -> bool:
     return False
 
 
-def test_a_group_serves_every_planned_server_and_stops_them_all_on_exit():
-    with Pair() as pair:
+@pytest.mark.parametrize("group", [Pair, lambda: LoopbackServers({"first": hello_app(), "second": hello_app()})],
+                         ids=["planned", "apps by name"])
+def test_a_group_serves_every_server_and_stops_them_all_on_exit(group):
+    with group() as pair:
         urls = [server.url for server in pair.servers.values()]
         assert list(pair.servers) == ["first", "second"]
         assert [httpx.get(url).text for url in urls] == ["hello", "hello"]

@@ -13,7 +13,7 @@ from destinations.emulators import meta as meta_emulator
 from destinations.emulators import slack as slack_emulator
 from destinations.emulators.kit import DestinationControl
 from headwater.cli import cli
-from headwater.loopback import LoopbackServer
+from headwater.loopback import LoopbackServers
 from tests.sync_fixtures import conversion, create_cdp, profile
 
 META_TOKEN = "EAAB-very-secret-meta-token"
@@ -22,14 +22,11 @@ META_TOKEN = "EAAB-very-secret-meta-token"
 @pytest.fixture
 def emulators():
     controls = {"meta": DestinationControl(), "google": DestinationControl(), "slack": DestinationControl()}
-    servers = {"meta": LoopbackServer(meta_emulator.create_app(access_token=META_TOKEN, control=controls["meta"])),
-               "google": LoopbackServer(google_emulator.create_app(control=controls["google"])),
-               "slack": LoopbackServer(slack_emulator.create_app(control=controls["slack"]))}
-    for server in servers.values():
-        server.start()
-    yield servers, controls
-    for server in servers.values():
-        server.stop()
+    apps = {"meta": meta_emulator.create_app(access_token=META_TOKEN, control=controls["meta"]),
+            "google": google_emulator.create_app(control=controls["google"]),
+            "slack": slack_emulator.create_app(control=controls["slack"])}
+    with LoopbackServers(apps) as group:
+        yield group.servers, controls
 
 
 @pytest.fixture
