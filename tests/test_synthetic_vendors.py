@@ -175,6 +175,8 @@ def test_newsletter_landings_carry_mc_eid_only_for_confirmed_list_members(world)
     for member in iter_vendor_records(world, "mailchimp", "members"):
         members[member["unique_email_id"]] = (member, owner[("mailchimp_member", f"{member['list_id']}:{member['id']}")])
     campaigns = {c["id"]: c for c in iter_vendor_records(world, "mailchimp", "campaigns")}
+    clicks = {(a["campaign_id"], a["email_id"]): {x["url"] for x in a["activity"] if x["action"] == "click"}
+              for a in iter_vendor_records(world, "mailchimp", "email_activity")}
     landings = 0
     for message in iter_events(world, "website"):
         if message["type"] != "page":
@@ -190,5 +192,7 @@ def test_newsletter_landings_carry_mc_eid_only_for_confirmed_list_members(world)
         assert member["status"] != "pending"  # an unconfirmed address receives no campaign
         sent = campaigns[cid]["send_time"]
         assert member["timestamp_opt"] < sent  # a campaign sent to them after they joined
+        link = message["context"]["page"]["url"].split("&mc_cid=")[0]
+        assert link in clicks[(cid, member["id"])]  # ... which they received, and Mailchimp reports the click
     assert landings > 20
     assert len(members) == len({m["id"] for m, _ in members.values()})  # one email id per member

@@ -105,6 +105,7 @@ class Story:
     first_seen: float = 0.0
     signup_time: float | None = None
     newsletter_time: float | None = None
+    newsletter_clicks: list[tuple[str, float, str]] = field(default_factory=list)  # campaign id, time, link
 
 
 class Counters:
@@ -310,6 +311,8 @@ class StoryWriter:
                 newsletter = self._newsletter_link(story, t) if landing and view == 0 else None
                 page, campaign = self._page_fields(rng, path, f"{product.title} | Headwater Live", referrer,
                                                    newsletter, landing and view == 0)
+                if campaign is not None and campaign["source"] == "mailchimp":  # Mailchimp reports this click
+                    story.newsletter_clicks.append((newsletter.id, t, page["url"].split("&mc_cid=")[0]))
                 body = {"type": "page", "name": product.title if path != "/" else "Home", "properties": dict(page)}
                 self._emit(story, rng, device, t, body, user_id, page, campaign)
                 self._last_page[device.anonymous_id] = page

@@ -80,19 +80,27 @@ class MailchimpAccount:
         opted = story.newsletter_time
         status, changed = ("pending", opted) if pending(self.seed, person) else ("subscribed", opted)
         opens = clicks = received = 0
+        landings: dict[str, list[tuple[float, str]]] = {}  # campaign -> the story's visits through its links
+        for campaign_id, at, url in story.newsletter_clicks:
+            landings.setdefault(campaign_id, []).append((at, url))
+        stays_until = max((c.send_time for c in self.campaigns if c.id in landings), default=0.0)
         for campaign in self.campaigns:
             if status != "subscribed" or campaign.send_time <= opted:
                 continue
             received += 1
             campaign.emails_sent += 1
             activity = []
-            if rng.random() < 0.004:
+            landing = landings.get(campaign.id)
+            may_leave = campaign.send_time > stays_until  # who clicked a later campaign was still on the list
+            if may_leave and rng.random() < 0.004:
                 activity.append({"action": "bounce", "type": "hard", "timestamp": iso_offset(campaign.send_time + 60),
                                  "ip": ""})
                 campaign.hard_bounces += 1
                 status, changed = "cleaned", campaign.send_time + 60
-            elif rng.random() < 0.35:
+            elif landing is not None or rng.random() < 0.35:
                 opened = campaign.send_time + rng.uniform(300, 48 * 3600)
+                if landing is not None:  # opened just before the first click that brought them to the site
+                    opened = max(campaign.send_time + 1, landing[0][0] - rng.uniform(5, 120))
                 count = rng.choice((1, 1, 2, 3))
                 for n in range(count):
                     activity.append({"action": "open", "timestamp": iso_offset(opened + n * 3600), "ip": "203.0.113.7"})
@@ -100,16 +108,17 @@ class MailchimpAccount:
                 campaign.unique_opens += 1
                 campaign.last_open = max(campaign.last_open, opened)
                 opens += 1
-                if rng.random() < 0.3:
-                    clicked = opened + rng.uniform(5, 120)
-                    activity.append({"action": "click", "timestamp": iso_offset(clicked),
-                                     "url": f"{SITE}/?utm_source=mailchimp&utm_medium=email&utm_campaign=weekly_newsletter",
-                                     "ip": "203.0.113.7"})
-                    campaign.clicks_total += 1
+                if landing is not None or rng.random() < 0.3:
+                    visits = landing or [(opened + rng.uniform(5, 120),
+                                          f"{SITE}/?utm_source=mailchimp&utm_medium=email&utm_campaign=weekly_newsletter")]
+                    for clicked, url in visits:
+                        activity.append({"action": "click", "timestamp": iso_offset(clicked), "url": url,
+                                         "ip": "203.0.113.7"})
+                        campaign.last_click = max(campaign.last_click, clicked)
+                    campaign.clicks_total += len(visits)
                     campaign.unique_clicks += 1
-                    campaign.last_click = max(campaign.last_click, clicked)
                     clicks += 1
-                if rng.random() < 0.02:
+                if may_leave and rng.random() < 0.02:
                     campaign.unsubscribed += 1
                     status, changed = "unsubscribed", opened + 30
                     self.unsubscribes += 1
