@@ -134,11 +134,14 @@ def rejoin(engine: Engine, context: BuildContext, key: str, join: PersonJoin,
 
 def _redo_changed_rows(engine: Engine, context: BuildContext, join: PersonJoin, state: _State, persons_moved: bool,
                        reread_sources: list[str]) -> None:
+    # joins, not EXISTS under OR: PostgreSQL would run such a subquery once per row
     changed = [f"v.{quote(MARKER)} > {_timestamp(state.refreshed_at)}"]
+    moved = ""
     if persons_moved:
         source, source_table, row_id = join.raw_row
-        changed.append(f"EXISTS (SELECT 1 FROM {CHANGES} AS moved WHERE moved.source = {source} "
-                       f"AND moved.source_table = {source_table} AND moved.row_id = {row_id})")
+        moved = (f" LEFT JOIN {CHANGES} AS moved ON moved.source = {source} AND moved.source_table = {source_table} "
+                 f"AND moved.row_id = {row_id}")
+        changed.append("moved.row_id IS NOT NULL")
     if join.time_column is not None and state.as_of != context.as_of:
         low, high = sorted((state.as_of, context.as_of))
         changed.append(f"(v.{quote(join.time_column)} > {_timestamp(low)} "
@@ -146,18 +149,19 @@ def _redo_changed_rows(engine: Engine, context: BuildContext, join: PersonJoin, 
     if join.always:
         changed.append(f"({join.always})")
     keys = ", ".join(f"{expression} AS {quote(column)}" for column, expression in join.key.items())
-    engine.replace_table(TOUCHED, f"SELECT DISTINCT {keys} FROM {join.values} AS v WHERE {' OR '.join(changed)}",
-                         temporary=True)
+    engine.replace_table(TOUCHED, f"SELECT DISTINCT {keys}, TRUE AS hit FROM {join.values} AS v{moved} "
+                                  f"WHERE {' OR '.join(changed)}", temporary=True)
     touched = {column: f"touched.{quote(column)}" for column in join.key}
     target = {column: f"{join.target}.{quote(column)}" for column in join.key}
     engine.run(f"DELETE FROM {join.target} WHERE EXISTS (SELECT 1 FROM {TOUCHED} AS touched "
-               f"WHERE {_equal(touched, target)}) OR {_null_key(list(target.values()))}")
+               f"WHERE {_equal(touched, target)})")
+    engine.run(f"DELETE FROM {join.target} WHERE {_null_key(list(target.values()))}")
     if reread_sources:  # a re-read raw row may be gone, and its person-less rows with it
         sources = ", ".join(literal(source) for source in reread_sources)
         engine.run(f"DELETE FROM {join.target} WHERE source IN ({sources}) "
                    f"AND NOT EXISTS (SELECT 1 FROM {join.values} AS v WHERE {_equal(join.key, target)})")
-    rows = (f"(SELECT v.* FROM {join.values} AS v WHERE EXISTS (SELECT 1 FROM {TOUCHED} AS touched "
-            f"WHERE {_equal(touched, join.key)}) OR {_null_key(list(join.key.values()))})")
+    rows = (f"(SELECT v.* FROM {join.values} AS v LEFT JOIN {TOUCHED} AS touched ON {_equal(touched, join.key)} "
+            f"WHERE touched.hit OR {_null_key(list(join.key.values()))})")
     names = ", ".join(quote(column) for column in join.columns)
     engine.run(f"INSERT INTO {join.target} ({names}) SELECT {names} FROM ({join.select(rows)}) AS redone")
     engine.drop_table(TOUCHED)
