@@ -24,7 +24,10 @@ from sources.synthetic.world import generate_world
 from tests.incremental_world import parse_time, pull_vendors, spool_events, vendor_world_as_of, world_config
 
 CURRENT_STATE = ("cdp.profile_identities", "cdp.profiles", "cdp.profile_traits", "cdp.audience_members",
-                 "cdp.conversions", "cdp.attribution", "cdp.events")
+                 "cdp.conversions", "cdp.attribution", "cdp.events",
+                 # rows joined to their person, redone only where they changed (models/rejoin.py)
+                 "cdp_staging.consent_observations", "cdp_staging.trait_observations",
+                 "cdp_staging.profile_page_views")
 
 
 def table_rows(warehouse: Warehouse, table: str) -> list[tuple]:
