@@ -23,4 +23,5 @@ columns:
   mailchimp_member_id: Mailchimp's member id (MD5 of the lowercase email)
   mailchimp_unique_email_id: Mailchimp's unique_email_id of a list member, or the mc_eid a campaign link put in the page's query string
   country: the country the row gives (trait, address), used as the region of local phone numbers
+  refreshed_at: when a build last wrote this row (the later identity staging models redo the rows written since they last ran)
 --- */

@@ -2,6 +2,8 @@
 description: >
   Every identifier observation, normalized for matching (email trimmed and lowercased, phone
   in E.164, others as configured), with the reason when it may not be used to match people.
+materialized: runner
+runner: models.staging.row_batches:write_row_batch
 columns:
   source: the source (warehouse schema) of the raw row
   source_table: the raw table
@@ -13,11 +15,12 @@ columns:
   id_value: the normalized value; empty when it cannot be normalized
   rejected_reason: empty when usable; blocked_value or invalid_phone otherwise
   rejected_detail: the blocklist pattern that matched, for blocked_value
+  refreshed_at: when a build last wrote this row (rows written since a model last ran are the ones it redoes)
 --- */
 WITH typed AS (
-    SELECT observations.*, id_types.normalize, id_types.priority
-    FROM cdp_staging.identifier_observations AS observations
-    JOIN cdp_staging.identity_id_types AS id_types ON id_types.id_type = observations.id_type
+    SELECT row_batch.*, id_types.normalize, id_types.priority
+    FROM cdp_staging.identifier_observations AS row_batch
+    JOIN cdp_staging.identity_id_types AS id_types ON id_types.id_type = row_batch.id_type
 ),
 phones AS (  -- parsed with today's default country; equality joins only, so the engine can hash them
     SELECT numbers.raw_value, numbers.country_hint, numbers.e164

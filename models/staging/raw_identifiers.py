@@ -163,4 +163,4 @@ def identifier_rows_sql(engine: Engine, sources: list[tuple[str, str]]) -> str:
 def write_identifier_rows(model: Model, context: BuildContext, engine: Engine) -> None:
     """Append the rows of loads not seen yet; re-read merged cloud tables (models.incremental)."""
     sources = [(source.name, source.type) for source in context.config.sources]
-    refresh(model, context, engine, identifier_row_parts(engine, sources), OUTPUT_COLUMNS)
+    refresh(model, context, engine, identifier_row_parts(engine, sources), OUTPUT_COLUMNS, marker_column="refreshed_at")
