@@ -88,8 +88,8 @@ def _take_state(engine: Engine, model: Model) -> dict | None:
 def _marker(engine: Engine, model: Model) -> datetime:
     """This run's marker: now, or just after the newest already written (a clock set back)."""
     now = datetime.now(timezone.utc)
-    newest = engine.scalar(f"SELECT MAX({quote(MARKER)}) AS newest FROM {model.target}") \
-        if engine.table_exists(model.schema, model.name) else None
+    has_marker = MARKER in (engine.columns(model.schema).get(model.name) or [])  # a table of older code has none
+    newest = engine.scalar(f"SELECT MAX({quote(MARKER)}) AS newest FROM {model.target}") if has_marker else None
     return newest + timedelta(microseconds=1) if newest is not None and newest >= now else now
 
 
