@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 import models.rejoin
+from headwater.config import parse_config
 from headwater.warehouse import Warehouse
 from models.build import BuildContext, build_models
 from tests.identity_world import config, load_raw, profile_of, row
@@ -109,3 +110,24 @@ def test_rows_crossing_as_of_and_a_first_build_state_lost_match_a_full_rebuild(w
     assert table_rows(warehouse, "cdp.events") == incremental
     build(warehouse, later["timestamp"], full_refresh=True)
     assert table_rows(warehouse, "cdp.events") == incremental
+
+
+def test_a_re_read_vendor_row_that_no_longer_signals_loses_its_observation(warehouse, redone):
+    cfg = parse_config({"sources": [{"name": "web", "type": "events", "write_key": "k"},
+                                    {"name": "shop", "type": "shopify"}]})
+    load_raw(warehouse, "shop", "customers", [
+        {"id": 7, "email": "seven@example.org", "email_marketing_state": "SUBSCRIBED", "updated_at": NOW},
+        {"id": 8, "email": "eight@example.org", "email_marketing_state": "SUBSCRIBED", "updated_at": NOW}])
+    load(warehouse, "identifies", [row(0, user_id="u-web", consent_email="true")], NOW - timedelta(hours=1))
+    build_models(BuildContext(warehouse, cfg, NOW))
+    assert len(warehouse.query("SELECT * FROM cdp_staging.consent_observations WHERE source = 'shop'")) == 2
+    # dlt merges the changed customer: never asked, with no consent time, says nothing
+    warehouse.query("UPDATE shop.customers SET email_marketing_state = 'NOT_SUBSCRIBED' WHERE id = 7")
+
+    redone.clear()
+    build_models(BuildContext(warehouse, cfg, NOW))
+    assert "cdp_staging.consent_observations" in redone
+    kept = table_rows(warehouse, "cdp_staging.consent_observations")
+    assert sorted(r[2] for r in kept if r[0] == "shop") == ["8"] and len(kept) == 2
+    build_models(BuildContext(warehouse, cfg, NOW, full_refresh=True))
+    assert table_rows(warehouse, "cdp_staging.consent_observations") == kept
