@@ -22,7 +22,7 @@ while the target changes, so a build that fails half-way leaves a whole rebuild 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -106,7 +106,7 @@ def _null_key(expressions: list[str]) -> str:
 
 
 def rejoin(engine: Engine, context: BuildContext, key: str, join: PersonJoin,
-           reread_sources: list[str] = ()) -> bool:
+           reread_sources: Sequence[str] = ()) -> bool:
     """Bring `join.target` up to date; returns False when it was rebuilt whole.
 
     `key` names the target in cdp_staging.rejoin_state; `reread_sources` are sources whose
