@@ -196,3 +196,18 @@ def test_newsletter_landings_carry_mc_eid_only_for_confirmed_list_members(world)
         assert link in clicks[(cid, member["id"])]  # ... which they received, and Mailchimp reports the click
     assert landings > 20
     assert len(members) == len({m["id"] for m, _ in members.values()})  # one email id per member
+
+
+def test_some_carts_are_left_by_visitors_not_logged_in_and_filed_under_their_customer(world):
+    """Most abandoned carts come from visitors who never logged in on that browser; Shopify
+    files the checkout under the customer whose email was typed into it."""
+    started = {m["properties"]["checkout_id"]: m for s in ("website", "app") for m in iter_events(world, s)
+               if m.get("event") == "Checkout Started"}
+    customers = {c["legacyResourceId"]: c for c in iter_vendor_records(world, "shopify", "customers")}
+    anonymous = 0
+    for checkout in iter_vendor_records(world, "shopify", "abandoned_checkouts"):
+        event = started[checkout["legacyResourceId"]]
+        customer = customers[checkout["customer"]["legacyResourceId"]]
+        assert customer["createdAt"] <= checkout["createdAt"]  # created when the contact was typed, if not before
+        anonymous += "userId" not in event
+    assert anonymous > 3

@@ -264,6 +264,9 @@ class StoryWriter:
                 self._purchase(story, rng, device, clock, user_id, channel)
             elif person.buys and signed_up and rng.random() < 0.15:
                 self._abandon(story, rng, device, clock, user_id)
+            elif person.buys and not signed_up and signup_at is not None and rng.random() < 0.1:
+                # a visitor not logged in leaves a cart after typing their email into Shopify's checkout
+                self._abandon(story, rng, device, clock, None)
         story.late_messages.sort(key=lambda e: e.true_time)
         return story
 

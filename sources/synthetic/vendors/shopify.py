@@ -147,7 +147,8 @@ def write_person(seed: int, story: Story, sink: RecordSink, ids: IdentifierSink)
         last_update = max(last_update, cart.time + 300)
         ids.record([("shopify_customer_id", customer_ref["legacyResourceId"])], [f"checkout:{legacy}"])
         sink.write(VENDOR, "abandoned_checkouts", checkout, person.id, checkout["legacyResourceId"])
-    created = story.signup_time
+    # Shopify files a checkout's contact under the customer with that email, creating it then
+    created = min([story.signup_time] + [cart.time for cart in story.abandoned])
     customer = {
         **customer_ref, "firstName": person.basics.first, "lastName": person.basics.last,
         "displayName": f"{person.basics.first} {person.basics.last}", "email": person.email, "phone": person.phone,
