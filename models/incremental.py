@@ -23,12 +23,13 @@ What "new" means depends on how the raw table is loaded:
   order or payment, against dozens of events per person.
 
 A full refresh, a model whose columns changed, or a missing target starts the table (and
-its watermarks) from scratch.
-
-A table a later step joins to each row's person (models.rejoin) asks for a marker column:
-every row a refresh writes, appended or re-read, gets that refresh's time in it, so the later
-step can tell which rows' content is new since it last ran without re-reading the rest. Rows are filtered by the build's `as_of` downstream, never
+its watermarks) from scratch. Rows are filtered by the build's `as_of` downstream, never
 here, so a later build with a later `as_of` still sees every row loaded before.
+
+A table a later step reads row by row (models.rejoin, models.staging.row_batches) asks for a
+marker column: every row a refresh writes, appended or re-read, gets that refresh's time in
+it, so the later step can tell which rows' content is new since it last ran without re-reading
+the rest.
 """
 
 from __future__ import annotations
