@@ -18,6 +18,8 @@ import os
 import time
 from pathlib import Path
 
+from headwater.durability import fsync_path
+
 DEFAULT_SUPPRESSION_FILE = Path("data/privacy/suppressed_identifiers.txt")
 
 
@@ -30,7 +32,7 @@ def email_hash(value: str) -> str:
 
 
 def write_suppression_file(path: Path, hashes: set[str]) -> None:
-    """Replace the file atomically, so a reader never sees half of it."""
+    """Replace the file atomically (a reader never sees half of it) and durably."""
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(path.suffix + ".tmp")
     lines = ["# headwater suppression list: SHA-256 of identifiers whose events are dropped"]
@@ -39,6 +41,7 @@ def write_suppression_file(path: Path, hashes: set[str]) -> None:
     with open(temporary, "rb") as handle:
         os.fsync(handle.fileno())
     os.replace(temporary, path)
+    fsync_path(path.parent)  # the rename itself survives a power cut only once its folder is flushed
 
 
 def read_suppression_file(path: Path) -> frozenset[str]:

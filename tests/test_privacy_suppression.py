@@ -60,3 +60,15 @@ def test_suppressed_person_leaves_profiles_audiences_and_mirror_syncs_until_unsu
         assert world.sync("vip_meta").upserts == 1 and world.sync("vip_tiktok").upserts == 1
     assert world.meta.members["6001"] == {meta_ann, meta_bob}
     assert tiktok_ann in world.tiktok.members["8001"]
+
+
+def test_the_suppression_file_replacement_flushes_its_folder(tmp_path, monkeypatch):
+    """A rename is durable only once the folder is fsync'd: the write must flush it after the replace."""
+    import headwater.suppression as suppression
+
+    target = tmp_path / "privacy" / "suppressed.txt"
+    flushed = []
+    monkeypatch.setattr(suppression, "fsync_path",
+                        lambda path: flushed.append((path, suppression.read_suppression_file(target))))
+    suppression.write_suppression_file(target, {"a" * 64})
+    assert flushed == [(target.parent, frozenset({"a" * 64}))]

@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from headwater.durability import fsync_path
 from headwater.suppression import SuppressionList, read_suppression_file, write_suppression_file
 from sources.collect.spool import ARCHIVE, SUFFIX, frame, scan
 
@@ -96,6 +97,7 @@ def rewrite_archive(spool_dir: Path, matcher: SuppressionList) -> tuple[int, int
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)
+        fsync_path(path.parent)  # the rewrite is durable only once the rename is
         files += 1
         removed += dropped_here
     return files, removed
