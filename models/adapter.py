@@ -53,6 +53,11 @@ def literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def timestamp_literal(moment) -> str:
+    """A TIMESTAMPTZ constant for a Python datetime, the same on both engines."""
+    return f"CAST({literal(moment.isoformat())} AS TIMESTAMPTZ)"
+
+
 class Engine:
     """A DB-API connection plus its dialect: the handle every model step runs through."""
 

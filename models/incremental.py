@@ -38,7 +38,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from models.adapter import Engine, literal, quote
+from models.adapter import Engine, quote, timestamp_literal
 from models.build import BuildContext
 from models.catalog import Model
 
@@ -82,10 +82,6 @@ class RefreshReport:
     refreshed_at: datetime | None = None
 
 
-def _timestamp(moment: datetime) -> str:
-    return f"CAST({literal(moment.isoformat())} AS TIMESTAMPTZ)"
-
-
 def restrict(part: RawPart, condition: str) -> str:
     """The part's SELECT over only the raw rows matching `condition` (SQL on the raw table's columns)."""
     pattern = re.compile(re.escape(part.relation) + r"(\s+AS\s+(\w+|\"[^\"]+\"))?")
@@ -115,9 +111,9 @@ def _watermarks(engine: Engine, model: Model, part: RawPart) -> tuple[datetime |
 
 def new_loads_condition(floor: datetime | None, processed: list[datetime]) -> str:
     """Raw rows of loads not processed yet: above the floor and not one of the loads processed above it."""
-    conditions = [f"{quote(LOAD_TIME)} > {_timestamp(floor)}"] if floor is not None else []
+    conditions = [f"{quote(LOAD_TIME)} > {timestamp_literal(floor)}"] if floor is not None else []
     if processed:
-        conditions.append(f"{quote(LOAD_TIME)} NOT IN ({', '.join(_timestamp(moment) for moment in processed)})")
+        conditions.append(f"{quote(LOAD_TIME)} NOT IN ({', '.join(timestamp_literal(moment) for moment in processed)})")
     return " AND ".join(conditions) or "TRUE"
 
 
@@ -130,7 +126,7 @@ def _record_loads(engine: Engine, model: Model, part: RawPart, loads: list[datet
     if floor is not None and floor >= new_floor:
         return
     engine.run(f"DELETE FROM {WATERMARKS} WHERE model = %s AND source = %s AND source_table = %s "
-               f"AND (is_floor OR loaded_at <= {_timestamp(new_floor)})", key)
+               f"AND (is_floor OR loaded_at <= {timestamp_literal(new_floor)})", key)
     engine.insert_rows(WATERMARKS, list(WATERMARK_COLUMNS), [(*key, new_floor, True)])
 
 
@@ -139,13 +135,32 @@ def _columns_match(engine: Engine, model: Model, columns: dict[str, str]) -> boo
     return existing == list(columns)
 
 
-def _marker(engine: Engine, model: Model, marker_column: str, started: datetime) -> datetime:
-    """This refresh's marker: its start, or just after the newest marker already in the table (a
-    clock set back must not give new rows a marker older than the rows a later step already read)."""
+def next_marker(engine: Engine, model: Model, marker_column: str, started: datetime) -> datetime:
+    """The marker for rows written now: `started`, or just after the newest marker already in the
+    table (a clock set back must not give new rows a marker older than the rows a later step
+    already read). A table without the column (written by older code) has no newest marker."""
+    if marker_column not in (engine.columns(model.schema).get(model.name) or []):
+        return started
     newest = engine.scalar(f"SELECT MAX({quote(marker_column)}) AS newest FROM {model.target}")
     if newest is not None and newest >= started:
         return newest + timedelta(microseconds=1)
     return started
+
+
+def take_state(engine: Engine, table: str, columns: dict[str, str], key: str) -> dict | None:
+    """The one state row of `key` (column `model`) in `table`, removed until the caller writes a new one.
+
+    Removing it first means a build that fails half-way leaves no state, so the next build
+    starts the model over instead of trusting a half-written table. A table of another layout
+    is made again (no state)."""
+    schema, name = (part.strip('"') for part in table.split("."))
+    if list(columns) != engine.columns(schema).get(name):
+        engine.create_table(table, columns)
+        return None
+    names = ", ".join(quote(column) for column in columns if column != "model")
+    rows = engine.run(f"SELECT {names} FROM {table} WHERE model = %s", [key])
+    engine.run(f"DELETE FROM {table} WHERE model = %s", [key])
+    return rows[0] if len(rows) == 1 else None
 
 
 def reread_parts(engine: Engine, parts: list[RawPart]) -> list[RawPart]:
@@ -176,9 +191,9 @@ def refresh(model: Model, context: BuildContext, engine: Engine, parts: list[Raw
     names = ", ".join(quote(name) for name in columns)
     selected = names
     if marker_column is not None:
-        report.refreshed_at = _marker(engine, model, marker_column, started)
+        report.refreshed_at = next_marker(engine, model, marker_column, started)
         selected = ", ".join([quote(name) for name in columns if name != marker_column]
-                             + [f"{_timestamp(report.refreshed_at)} AS {quote(marker_column)}"])
+                             + [f"{timestamp_literal(report.refreshed_at)} AS {quote(marker_column)}"])
     # a merged table's earlier observations go first: all of them, whichever part made them
     for source, owner in dict.fromkeys((part.source, part.owner or part.table) for part in reread):
         engine.run(f"DELETE FROM {model.target} WHERE source = %s AND {quote(owner_column)} = %s", [source, owner])
@@ -196,7 +211,7 @@ def refresh(model: Model, context: BuildContext, engine: Engine, parts: list[Raw
             f"SELECT DISTINCT {quote(LOAD_TIME)} AS loaded_at FROM {relation} "
             f"WHERE {new_loads_condition(floor, processed)} AND {quote(LOAD_TIME)} IS NOT NULL")]
         if loads:
-            chosen = f"{quote(LOAD_TIME)} IN ({', '.join(_timestamp(moment) for moment in loads)})"
+            chosen = f"{quote(LOAD_TIME)} IN ({', '.join(timestamp_literal(moment) for moment in loads)})"
             for part in table_parts:
                 engine.run(f"INSERT INTO {model.target} ({names}) SELECT {selected} FROM ({restrict(part, chosen)}) "
                            f"AS new_rows")

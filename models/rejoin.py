@@ -27,8 +27,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from models.adapter import Engine, literal, quote
+from models.adapter import Engine, literal, quote, timestamp_literal
 from models.build import BuildContext
+from models.incremental import take_state
 from models.row_owners import CHANGES, current_version
 
 MARKER = "refreshed_at"  # the person-less tables' marker column (models.incremental.refresh)
@@ -72,19 +73,10 @@ class _State:
     excluded: str | None
 
 
-def _timestamp(moment: datetime) -> str:
-    return f"CAST({literal(moment.isoformat())} AS TIMESTAMPTZ)"
-
-
 def _take_state(engine: Engine, key: str) -> _State | None:
     """The target's state, removed until this build's rows are in."""
-    if list(STATE_COLUMNS) != engine.columns("cdp_staging").get("rejoin_state"):
-        engine.create_table(STATE, STATE_COLUMNS)
-        return None
-    rows = engine.run(f"SELECT row_profiles_version, refreshed_at, as_of, excluded FROM {STATE} WHERE model = %s",
-                      [key])
-    engine.run(f"DELETE FROM {STATE} WHERE model = %s", [key])
-    return _State(**rows[0]) if len(rows) == 1 else None
+    row = take_state(engine, STATE, STATE_COLUMNS, key)
+    return _State(**row) if row is not None else None
 
 
 def _fingerprint(engine: Engine, excluded: str | None) -> str | None:
@@ -142,7 +134,7 @@ def _redo_changed_rows(engine: Engine, context: BuildContext, join: PersonJoin, 
     """Delete and insert again the changed rows; False (nothing done) when so many changed that a
     whole rebuild is cheaper."""
     # joins, not EXISTS under OR: PostgreSQL would run such a subquery once per row
-    changed = [f"v.{quote(MARKER)} > {_timestamp(state.refreshed_at)}"]
+    changed = [f"v.{quote(MARKER)} > {timestamp_literal(state.refreshed_at)}"]
     moved = ""
     if persons_moved:
         source, source_table, row_id = join.raw_row
@@ -151,8 +143,8 @@ def _redo_changed_rows(engine: Engine, context: BuildContext, join: PersonJoin, 
         changed.append("moved.row_id IS NOT NULL")
     if join.time_column is not None and state.as_of != context.as_of:
         low, high = sorted((state.as_of, context.as_of))
-        changed.append(f"(v.{quote(join.time_column)} > {_timestamp(low)} "
-                       f"AND v.{quote(join.time_column)} <= {_timestamp(high)})")
+        changed.append(f"(v.{quote(join.time_column)} > {timestamp_literal(low)} "
+                       f"AND v.{quote(join.time_column)} <= {timestamp_literal(high)})")
     if join.always:
         changed.append(f"({join.always})")
     keys = ", ".join(f"{expression} AS {quote(column)}" for column, expression in join.key.items())

@@ -28,11 +28,12 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
-from models.adapter import Engine, literal, quote
+from models.adapter import Engine, quote, timestamp_literal
 from models.build import BuildContext
 from models.catalog import Model
+from models.incremental import next_marker, take_state
 
 MARKER = "refreshed_at"
 KEY = ("source", "source_table", "row_id")
@@ -60,10 +61,6 @@ MODELS = {
 }
 
 
-def _timestamp(moment: datetime) -> str:
-    return f"CAST({literal(moment.isoformat())} AS TIMESTAMPTZ)"
-
-
 def upstream_of(model: Model) -> str:
     tables = {match.group("table") for match in ROW_BATCH_READ.finditer(model.sql)}
     if len(tables) != 1:
@@ -76,31 +73,14 @@ def settings_fingerprint(context: BuildContext) -> str:
     return hashlib.sha256(context.config.identity.model_dump_json().encode()).hexdigest()
 
 
-def _take_state(engine: Engine, model: Model) -> dict | None:
-    if list(STATE_COLUMNS) != engine.columns("cdp_staging").get("row_batch_state"):
-        engine.create_table(STATE, STATE_COLUMNS)
-        return None
-    rows = engine.run(f"SELECT upstream_marker, as_of, settings FROM {STATE} WHERE model = %s", [model.key])
-    engine.run(f"DELETE FROM {STATE} WHERE model = %s", [model.key])
-    return rows[0] if len(rows) == 1 else None
-
-
-def _marker(engine: Engine, model: Model) -> datetime:
-    """This run's marker: now, or just after the newest already written (a clock set back)."""
-    now = datetime.now(timezone.utc)
-    has_marker = MARKER in (engine.columns(model.schema).get(model.name) or [])  # a table of older code has none
-    newest = engine.scalar(f"SELECT MAX({quote(MARKER)}) AS newest FROM {model.target}") if has_marker else None
-    return newest + timedelta(microseconds=1) if newest is not None and newest >= now else now
-
-
 def write_row_batch(model: Model, context: BuildContext, engine: Engine) -> None:
     spec = MODELS[model.key]
     upstream = upstream_of(model)
-    state = _take_state(engine, model)
+    state = take_state(engine, STATE, STATE_COLUMNS, model.key)
     settings = settings_fingerprint(context)
     bounds = engine.run(f"SELECT MIN({quote(MARKER)}) AS oldest, MAX({quote(MARKER)}) AS newest FROM {upstream}")[0]
-    marker = _marker(engine, model)
-    stamped = f"SELECT every_row.*, {_timestamp(marker)} AS {quote(MARKER)} FROM ({{sql}}) AS every_row"
+    marker = next_marker(engine, model, MARKER, datetime.now(timezone.utc))
+    stamped = f"SELECT every_row.*, {timestamp_literal(marker)} AS {quote(MARKER)} FROM ({{sql}}) AS every_row"
     whole = (context.full_refresh or state is None or state["settings"] != settings
              or engine.columns(model.schema).get(model.name) != list(model.columns)
              or state["upstream_marker"] is None or bounds["oldest"] is None
@@ -115,11 +95,11 @@ def write_row_batch(model: Model, context: BuildContext, engine: Engine) -> None
 
 def _redo_changed_rows(engine: Engine, context: BuildContext, model: Model, spec: RowBatchModel, upstream: str,
                        state: dict, stamped: str) -> None:
-    changed = [f"{quote(MARKER)} > {_timestamp(state['upstream_marker'])}"]
+    changed = [f"{quote(MARKER)} > {timestamp_literal(state['upstream_marker'])}"]
     if spec.as_of_column is not None and state["as_of"] != context.as_of:
         low, high = sorted((state["as_of"], context.as_of))
         column = quote(spec.as_of_column)
-        crossed = f"({column} > {_timestamp(low)} AND {column} <= {_timestamp(high)})"
+        crossed = f"({column} > {timestamp_literal(low)} AND {column} <= {timestamp_literal(high)})"
         changed.append(crossed)
         engine.run(f"DELETE FROM {model.target} WHERE {crossed}")  # gone upstream when as_of moved back
     if spec.always:
@@ -131,7 +111,7 @@ def _redo_changed_rows(engine: Engine, context: BuildContext, model: Model, spec
         DELETE FROM {model.target} WHERE (source, source_table) IN (
             SELECT source, source_table FROM {upstream}
             GROUP BY source, source_table
-            HAVING COUNT(*) = COUNT(*) FILTER (WHERE {quote(MARKER)} > {_timestamp(state['upstream_marker'])})
+            HAVING COUNT(*) = COUNT(*) FILTER (WHERE {quote(MARKER)} > {timestamp_literal(state['upstream_marker'])})
             UNION ALL
             SELECT source, source_table FROM (SELECT DISTINCT source, source_table FROM {model.target}) AS mine
             WHERE NOT EXISTS (SELECT 1 FROM {upstream} AS up
