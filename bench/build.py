@@ -33,7 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from headwater.loopback import LoopbackServer  # noqa: E402
 from headwater.warehouse import Warehouse  # noqa: E402
-from models.build import BuildContext, build_models  # noqa: E402
+from models.adapter import Engine  # noqa: E402
+from models.build import BuildContext, build_models, run_model  # noqa: E402
 from models.catalog import catalog  # noqa: E402
 
 END = "2026-11-01T00:00:00Z"
@@ -62,12 +63,28 @@ def timed(step) -> float:
     return time.perf_counter() - started
 
 
+def profiled_build(context: BuildContext, seconds: dict[str, float]) -> None:
+    """build_models, model by model on one connection, with each model's seconds in `seconds`."""
+    with context.warehouse.connect() as connection:
+        engine = Engine(connection, context.warehouse.dialect)
+        for model in catalog():
+            seconds[model.key] = timed(lambda: run_model(model, context, engine))
+
+
+def print_profile(incremental: dict[str, float], full: dict[str, float], top: int = 15) -> None:
+    print(f"\nslowest models of the last run's incremental build (full rebuild beside it):")
+    for key in sorted(incremental, key=incremental.get, reverse=True)[:top]:
+        print(f"  {key:45s} {incremental[key]:7.2f} s   full {full.get(key, float('nan')):7.2f} s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--new-share", type=float, default=0.01, help="share of events that arrive after setup")
+    parser.add_argument("--profile", action="store_true",
+                        help="also print each model's seconds in the incremental and full builds of the last run")
     parser.add_argument("--keep", type=Path, default=None,
                         help="work in this folder (reuses a world generated there, and its loaded warehouse)")
     args = parser.parse_args()
@@ -134,6 +151,8 @@ def main() -> None:
           f"first build {first_seconds:.1f} s")
 
     incremental, full, new_loads = [], [], []
+    incremental_models: dict[str, float] = {}
+    full_models: dict[str, float] = {}
     for run in range(args.runs):
         copy = folder / f"run{run}.duckdb"
         shutil.copy(base, copy)
@@ -141,9 +160,17 @@ def main() -> None:
         new_events = spool_events(world, run_config, after=cut)
         new_loads.append(timed(lambda: load_spool(run_config)))
         run_warehouse = Warehouse(run_config.warehouse)
-        incremental.append(timed(lambda: build_models(BuildContext(run_warehouse, run_config, as_of))))
+        incremental_context = BuildContext(run_warehouse, run_config, as_of)
+        full_context = BuildContext(run_warehouse, run_config, as_of, full_refresh=True)
+        if args.profile:
+            incremental.append(timed(lambda: profiled_build(incremental_context, incremental_models)))
+        else:
+            incremental.append(timed(lambda: build_models(incremental_context)))
         after_incremental = cdp_counts(run_warehouse)
-        full.append(timed(lambda: build_models(BuildContext(run_warehouse, run_config, as_of, full_refresh=True))))
+        if args.profile:
+            full.append(timed(lambda: profiled_build(full_context, full_models)))
+        else:
+            full.append(timed(lambda: build_models(full_context)))
         after_full = cdp_counts(run_warehouse)
         differing = sorted(k for k in after_full if k not in LOGS and after_incremental.get(k) != after_full[k])
         print(f"run {run + 1}: {new_events} new events (loaded in {new_loads[-1]:.1f} s); incremental "
@@ -153,6 +180,8 @@ def main() -> None:
         shutil.rmtree(folder / f"spool{run}", ignore_errors=True)
     if not incremental:
         return
+    if args.profile:
+        print_profile(incremental_models, full_models)
     inc, ful = statistics.median(incremental), statistics.median(full)
     print(f"\n{args.people} people, {events + new_events} events, median of {args.runs}: "
           f"full rebuild {ful:.1f} s, incremental after {args.new_share:.0%} new events {inc:.1f} s "

@@ -148,12 +148,13 @@ def test_linkable_recall_counts_only_pairs_records_tie_together(tmp_path):
     assert (score.linkable_pairs, score.correct_linkable_pairs) == (5, 3)
     assert score.linkable_recall == pytest.approx(3 / 5)
     assert score.recall == pytest.approx(3 / 16)
+    assert score.recall_ceiling == pytest.approx(5 / 16)  # every chain joined: A's groups and B's pair
 
 
 def test_truth_without_link_groups_reports_no_linkable_recall(tmp_path):
     world = _truth_file(tmp_path, [("user_id", "1", "A", True, None), ("email", "a@x.io", "A", True, None)])
     score = score_identity([("p", "user_id", "1"), ("p", "email", "a@x.io")], world)
-    assert score.recall == 1.0 and score.linkable_recall is None
+    assert score.recall == 1.0 and score.linkable_recall is None and score.recall_ceiling is None
 
 
 def test_generated_truth_links_what_records_tie_and_leaves_browse_only_devices_alone(world):
@@ -177,3 +178,8 @@ def test_generated_truth_links_what_records_tie_and_leaves_browse_only_devices_a
     # the truth's own resolution scores one either way
     score = score_identity(truth_resolution(world), world)
     assert score.linkable_recall == 1.0 and score.recall == 1.0
+    # a resolver joining every chain of records and nothing else reaches the ceiling, below 1 here
+    by_chain = [(f"{r['person_id']}/{r['link_group']}", r["id_type"], r["id_value"]) for r in rows]
+    chained = score_identity(by_chain, world)
+    assert chained.precision == 1.0 and chained.linkable_recall == 1.0
+    assert chained.recall == pytest.approx(chained.recall_ceiling) and chained.recall_ceiling < 1.0

@@ -175,6 +175,8 @@ def score_identity(truth_dir: Path, warehouse_arg: str | None, table: str, file_
     else:
         click.echo(f"linkable recall {score.linkable_recall:.4f} ({score.correct_linkable_pairs} of "
                    f"{score.linkable_pairs} pairs that records tie together; the rest no resolver can join)")
+        click.echo(f"recall ceiling {score.recall_ceiling:.4f} (plain recall of a resolver joining every chain "
+                   f"of records and guessing nothing)")
     click.echo(f"pairs: {score.correct_pairs} correct of {score.predicted_pairs} predicted, {score.true_pairs} true; "
                f"identifiers scored {score.identifiers_scored} ({score.identifiers_missing} missing from resolution)")
     click.echo(f"people {score.people}, profiles {score.profiles}: over-merged people {score.over_merged_people}, "

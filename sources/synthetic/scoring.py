@@ -11,7 +11,9 @@ dropping identifiers costs recall.
 Linkable recall counts only the true pairs some chain of records ties together (the truth's
 `link_group`, which only the generator knows): a device that only ever browsed cannot be
 joined to its person by any resolver, so recall over every pair mixes the resolver's misses
-with what the data cannot tell; linkable recall is the resolver's part alone.
+with what the data cannot tell; linkable recall is the resolver's part alone. The recall
+ceiling (linkable pairs / true pairs) is what plain recall would be for a resolver that joins
+every chain of records and guesses nothing: how far plain recall can go on this world.
 """
 
 from __future__ import annotations
@@ -55,6 +57,8 @@ class Score:
     linkable_recall: float | None = None  # None when the truth predates link groups
     linkable_pairs: int = 0
     correct_linkable_pairs: int = 0
+    # the recall a resolver reaches by joining every chain of records and nothing else
+    recall_ceiling: float | None = None
 
 
 def _frame(resolved_rows: Any) -> pl.DataFrame:
@@ -143,7 +147,8 @@ def score_identity(resolved_rows: Any, truth_dir: Path | str, worst: int = 10) -
                  worst_over_merged=[{"profile_id": p, "people": n, "identifiers": i} for p, n, i in worst_merged],
                  worst_split=[{"person_id": p, "profiles": n, "identifiers": i} for p, n, i in worst_split],
                  linkable_recall=(correct_linkable / linkable if linkable else 1.0) if grouped else None,
-                 linkable_pairs=int(linkable), correct_linkable_pairs=int(correct_linkable))
+                 linkable_pairs=int(linkable), correct_linkable_pairs=int(correct_linkable),
+                 recall_ceiling=(linkable / actual if actual else 1.0) if grouped else None)
 
 
 def truth_resolution(world_dir: Path | str) -> pl.DataFrame:
