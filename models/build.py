@@ -15,8 +15,11 @@ from datetime import datetime, timezone
 from headwater.config import HeadwaterConfig
 from headwater.import_target import import_target
 from headwater.warehouse import Warehouse
+from models import profile_changes
 from models.adapter import Engine
 from models.catalog import Model, catalog
+
+BY_PROFILE_RUNNER = "models.by_profile:write_by_profile"
 
 
 @dataclass(frozen=True)
@@ -33,7 +36,7 @@ Runner = Callable[[Model, BuildContext, Engine], None]
 
 
 def _runner(model: Model) -> Runner:
-    return import_target(model.runner)
+    return import_target(BY_PROFILE_RUNNER if model.by_profile is not None else model.runner)
 
 
 def run_model(model: Model, context: BuildContext, engine: Engine | None = None) -> int:
@@ -42,7 +45,11 @@ def run_model(model: Model, context: BuildContext, engine: Engine | None = None)
         with context.warehouse.connect() as connection:
             return run_model(model, context, Engine(connection, context.warehouse.dialect))
     engine.ensure_schema(model.schema)
-    if model.materialized == "table":
+    if model.materialized == "table" and model.by_profile is not None:
+        _runner(model)(model, context, engine)
+    elif model.materialized == "table" and model.key in profile_changes.producers():
+        profile_changes.rebuild_table(engine, model, context.full_refresh)
+    elif model.materialized == "table":
         engine.replace_table(model.target, model.sql)
     elif model.materialized == "append":
         if context.full_refresh:

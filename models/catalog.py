@@ -14,6 +14,11 @@ Front-matter keys:
                   or runner (a Python step in the model's folder does the work)
     runner        "module:function" for materialized: runner
     depends_on    extra model tables a runner reads that its SQL does not show
+    by_profile    a table model whose rows are per person: an incremental build redoes only
+                  the people whose input rows changed (models.by_profile). Its key
+                  as_of_cuts lists the input columns the build's as_of is compared with
+                  ({table, column, days_before}), so a moved as_of redoes the people with a
+                  row between the two cut-offs
 """
 
 from __future__ import annotations
@@ -44,6 +49,22 @@ class ModelError(Exception):
     """A model file that cannot be used, with the file and the fix."""
 
 
+class AsOfCut(BaseModel):
+    """An input column a by-profile model compares with `as_of - days_before` days."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    table: str
+    column: str
+    days_before: int = 0
+
+
+class ByProfile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    as_of_cuts: tuple[AsOfCut, ...] = ()
+
+
 class FrontMatter(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -53,6 +74,7 @@ class FrontMatter(BaseModel):
     runner: str | None = None
     depends_on: list[str] = Field(default_factory=list)
     schema_: str | None = Field(None, alias="schema")
+    by_profile: ByProfile | None = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +90,7 @@ class Model:
     runner: str | None
     depends_on: tuple[str, ...] = field(default=())
     references: tuple[str, ...] = field(default=())
+    by_profile: ByProfile | None = None
 
     @property
     def key(self) -> str:
@@ -115,6 +138,10 @@ def parse_model(path: Path, layer: str) -> tuple[Model, set[str]]:
         raise ModelError(f"{where}: front-matter is not valid: {problems}") from None
     if front.materialized == "runner" and not front.runner:
         raise ModelError(f"{where}: materialized: runner needs runner: module:function")
+    if front.by_profile is not None and front.materialized != "table":
+        raise ModelError(f"{where}: by_profile is for materialized: table models (a SELECT redone per person)")
+    if front.by_profile is not None and "profile_id" not in front.columns:
+        raise ModelError(f"{where}: by_profile needs a profile_id column: it is what rows are redone by")
     sql = text[match.end():].strip().rstrip(";")
     if front.materialized != "runner" and not sql:
         raise ModelError(f"{where}: no SELECT after the front-matter")
@@ -125,7 +152,7 @@ def parse_model(path: Path, layer: str) -> tuple[Model, set[str]]:
     model = Model(
         name=path.stem, schema=front.schema_ or LAYER_SCHEMA.get(layer, DEFAULT_SCHEMA), layer=layer, path=path,
         sql=sql, description=" ".join(front.description.split()), columns=front.columns,
-        materialized=front.materialized, runner=front.runner,
+        materialized=front.materialized, runner=front.runner, by_profile=front.by_profile,
     )
     return model, references | set(front.depends_on)
 
@@ -145,6 +172,8 @@ def discover(root: Path = MODELS_ROOT) -> list[Model]:
         deps = tuple(sorted(ref for ref in references if ref in by_key and ref != model.key))
         resolved[model.key] = Model(**{**model.__dict__, "depends_on": deps, "references": tuple(sorted(references))})
         graph[model.key] = deps
+    for model in resolved.values():
+        _check_as_of_cuts(model, resolved)
     sorter = TopologicalSorter(graph)
     try:
         sorter.prepare()
@@ -156,6 +185,19 @@ def discover(root: Path = MODELS_ROOT) -> list[Model]:
         ordered.extend(resolved[key] for key in ready)
         sorter.done(*ready)
     return ordered
+
+
+def _check_as_of_cuts(model: Model, models: dict[str, Model]) -> None:
+    """A by-profile model's as_of cuts must name inputs it reads by person."""
+    if model.by_profile is None:
+        return
+    keyed = [dep for dep in model.depends_on if "profile_id" in models[dep].columns]
+    for cut in model.by_profile.as_of_cuts:
+        if cut.table not in keyed:
+            raise ModelError(f"{model.path.name}: as_of_cuts names {cut.table}, which is not a model it reads "
+                             f"by profile_id ({', '.join(keyed) or 'none'})")
+        if cut.column not in models[cut.table].columns:
+            raise ModelError(f"{model.path.name}: as_of_cuts names {cut.table}.{cut.column}, which has no such column")
 
 
 @lru_cache(maxsize=1)

@@ -38,7 +38,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
-from models.adapter import Engine, quote, timestamp_literal
+from models.adapter import Engine, literal, quote, timestamp_literal
 from models.build import BuildContext
 from models.catalog import Model
 
@@ -46,6 +46,7 @@ WATERMARKS = '"cdp_staging"."raw_watermarks"'
 WATERMARK_COLUMNS = {"model": "VARCHAR", "source": "VARCHAR", "source_table": "VARCHAR", "loaded_at": "TIMESTAMPTZ",
                      "is_floor": "BOOLEAN"}
 LOAD_TIME = "uuid_ts"
+FRESH, KEPT = quote("refresh_fresh_rows"), quote("refresh_kept_markers")  # temporary, during a re-read
 # a load commits within this time of its uuid_ts; so once a build has run, every load older than
 # its start minus this was visible to it and is processed: one floor row stands for them all
 COMMIT_ALLOWANCE = timedelta(days=1)
@@ -195,12 +196,20 @@ def refresh(model: Model, context: BuildContext, engine: Engine, parts: list[Raw
         selected = ", ".join([quote(name) for name in columns if name != marker_column]
                              + [f"{timestamp_literal(report.refreshed_at)} AS {quote(marker_column)}"])
     # a merged table's earlier observations go first: all of them, whichever part made them
-    for source, owner in dict.fromkeys((part.source, part.owner or part.table) for part in reread):
-        engine.run(f"DELETE FROM {model.target} WHERE source = %s AND {quote(owner_column)} = %s", [source, owner])
+    groups: dict[tuple[str, str], list[RawPart]] = {}
     for part in reread:
-        engine.run(f"INSERT INTO {model.target} ({names}) SELECT {selected} FROM ({part.sql}) AS every_row")
-        report.reread.append(part.relation)
-        report.reread_sources = list(dict.fromkeys([*report.reread_sources, part.source]))
+        groups.setdefault((part.source, part.owner or part.table), []).append(part)
+    for (source, owner), group in groups.items():
+        if marker_column is None:
+            engine.run(f"DELETE FROM {model.target} WHERE source = %s AND {quote(owner_column)} = %s", [source, owner])
+            for part in group:
+                engine.run(f"INSERT INTO {model.target} ({names}) SELECT {selected} FROM ({part.sql}) AS every_row")
+        else:
+            _reread_keeping_markers(engine, model, group, columns, marker_column, report.refreshed_at,
+                                    f"source = {literal(source)} AND {quote(owner_column)} = {literal(owner)}")
+        for part in group:
+            report.reread.append(part.relation)
+        report.reread_sources = list(dict.fromkeys([*report.reread_sources, source]))
     by_table: dict[str, list[RawPart]] = {}
     for part in parts:
         if part not in reread:
@@ -218,6 +227,49 @@ def refresh(model: Model, context: BuildContext, engine: Engine, parts: list[Raw
             report.appended.append(relation)
         _record_loads(engine, model, table_parts[0], loads, floor, started)
     return report
+
+
+def row_digest(columns: list[str], alias: str) -> str:
+    """An MD5 of a row's values (length-prefixed, so no two rows share an encoding): rows compared by one column."""
+    cells = [f"COALESCE(CAST(LENGTH(CAST({alias}.{quote(c)} AS VARCHAR)) AS VARCHAR) || ':' || "
+             f"CAST({alias}.{quote(c)} AS VARCHAR), '-')" for c in columns]
+    separator = literal(",")
+    return "MD5(" + " || ".join(f"{cell} || {separator}" for cell in cells) + ")"
+
+
+def _reread_keeping_markers(engine: Engine, model: Model, parts: list[RawPart], columns: dict[str, str],
+                            marker_column: str, marker: datetime, owned: str) -> None:
+    """Replace one merged raw table's rows (those matching `owned`) with what its parts give now;
+    a row identical to one it replaces keeps that row's marker.
+
+    Why keep it: the steps after this one redo the rows whose marker is new. A vendor table is
+    re-read whole each build, but few of its rows changed; stamping every row anew made each
+    later step redo the whole vendor table, and every person in it."""
+    values = [name for name in columns if name != marker_column]
+    names = ", ".join(quote(name) for name in values)
+    fresh = " UNION ALL ".join(f"SELECT {names} FROM ({part.sql}) AS every_row" for part in parts)
+    engine.replace_table(FRESH, fresh, temporary=True)
+    engine.replace_table(KEPT, f"SELECT {row_digest(values, 'old')} AS digest, MIN(old.{quote(marker_column)}) AS "
+                               f"marker FROM {model.target} AS old WHERE {owned} GROUP BY 1", temporary=True)
+    engine.run(f"DELETE FROM {model.target} WHERE {owned}")
+    picked = ", ".join(f"fresh.{quote(name)}" for name in values)
+    engine.run(f"INSERT INTO {model.target} ({names}, {quote(marker_column)}) "
+               f"SELECT {picked}, COALESCE(kept.marker, {timestamp_literal(marker)}) FROM {FRESH} AS fresh "
+               f"LEFT JOIN {KEPT} AS kept ON kept.digest = {row_digest(values, 'fresh')}")
+    engine.drop_table(FRESH)
+    engine.drop_table(KEPT)
+
+
+def merged_raw_tables(engine: Engine, tables: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The (source, table) pairs naming a raw table without a load time: merged by dlt, re-read each build."""
+    if not tables:
+        return []
+    sources = ", ".join(literal(source) for source in dict.fromkeys(source for source, _ in tables))
+    rows = engine.run(f"SELECT table_schema, table_name, MAX(CASE WHEN column_name = {literal(LOAD_TIME)} THEN 1 "
+                      f"ELSE 0 END) AS loaded FROM information_schema.columns WHERE table_schema IN ({sources}) "
+                      f"GROUP BY table_schema, table_name")
+    merged = {(row["table_schema"], row["table_name"]) for row in rows if not row["loaded"]}
+    return [pair for pair in tables if pair in merged]
 
 
 def _has_load_time(engine: Engine, part: RawPart) -> bool:

@@ -27,6 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from models import profile_changes
 from models.adapter import Engine, literal, quote, timestamp_literal
 from models.build import BuildContext
 from models.incremental import take_state
@@ -109,6 +110,8 @@ def rejoin(engine: Engine, context: BuildContext, key: str, join: PersonJoin,
     `key` names the target in cdp_staging.rejoin_state; `reread_sources` are sources whose
     person-less rows a refresh may have deleted (models.incremental re-reads their tables)."""
     state = _take_state(engine, key)
+    publishing = key in profile_changes.producers()  # a by-profile model reads this table by person
+    since = profile_changes.begin(engine, key) if publishing else None
     version = current_version(engine)
     bounds = engine.run(f"SELECT MIN({quote(MARKER)}) AS oldest, MAX({quote(MARKER)}) AS newest FROM {join.values}")[0]
     excluded = _fingerprint(engine, join.excluded)
@@ -120,9 +123,15 @@ def rejoin(engine: Engine, context: BuildContext, key: str, join: PersonJoin,
              or (join.time_column is not None and state.as_of is None))
     if not whole:
         whole = not _redo_changed_rows(engine, context, join, state,
-                                       version.changes_since == state.row_profiles_version, list(reread_sources))
-    if whole:
+                                       version.changes_since == state.row_profiles_version, list(reread_sources),
+                                       key if publishing else None)
+    if whole and publishing:
+        profile_changes.rebuild_publishing(engine, key, since, join.target, list(join.columns),
+                                           join.select(join.values), context.full_refresh)
+    elif whole:
         engine.replace_table(join.target, join.select(join.values))
+    elif publishing:
+        profile_changes.publish(engine, key, since)
     if version is not None:
         engine.insert_rows(STATE, list(STATE_COLUMNS), [(key, version.version, bounds["newest"], context.as_of,
                                                          excluded)])
@@ -130,9 +139,10 @@ def rejoin(engine: Engine, context: BuildContext, key: str, join: PersonJoin,
 
 
 def _redo_changed_rows(engine: Engine, context: BuildContext, join: PersonJoin, state: _State, persons_moved: bool,
-                       reread_sources: list[str]) -> bool:
+                       reread_sources: list[str], producer: str | None) -> bool:
     """Delete and insert again the changed rows; False (nothing done) when so many changed that a
-    whole rebuild is cheaper."""
+    whole rebuild is cheaper. With a `producer`, the people of the rows deleted and inserted
+    join its change set (models.profile_changes)."""
     # joins, not EXISTS under OR: PostgreSQL would run such a subquery once per row
     changed = [f"v.{quote(MARKER)} > {timestamp_literal(state.refreshed_at)}"]
     moved = ""
@@ -157,16 +167,23 @@ def _redo_changed_rows(engine: Engine, context: BuildContext, join: PersonJoin, 
         return False
     touched = {column: f"touched.{quote(column)}" for column in join.key}
     target = {column: f"{join.target}.{quote(column)}" for column in join.key}
-    engine.run(f"DELETE FROM {join.target} WHERE EXISTS (SELECT 1 FROM {TOUCHED} AS touched "
-               f"WHERE {_equal(touched, target)})")
-    engine.run(f"DELETE FROM {join.target} WHERE {_null_key(list(target.values()))}")
+    # one statement per condition, not ORed: PostgreSQL would run an EXISTS under OR once per row
+    redone_rows = [f"EXISTS (SELECT 1 FROM {TOUCHED} AS touched WHERE {_equal(touched, target)})",
+                   _null_key(list(target.values()))]
+    deleted_rows = list(redone_rows)
     if reread_sources:  # a re-read raw row may be gone, and its person-less rows with it
         sources = ", ".join(literal(source) for source in reread_sources)
-        engine.run(f"DELETE FROM {join.target} WHERE source IN ({sources}) "
-                   f"AND NOT EXISTS (SELECT 1 FROM {join.values} AS v WHERE {_equal(join.key, target)})")
+        deleted_rows.append(f"source IN ({sources}) AND NOT EXISTS (SELECT 1 FROM {join.values} AS v "
+                            f"WHERE {_equal(join.key, target)})")
+    for condition in deleted_rows:
+        if producer is not None:
+            profile_changes.add(engine, producer, f"SELECT profile_id FROM {join.target} WHERE {condition}")
+        engine.run(f"DELETE FROM {join.target} WHERE {condition}")
     rows = (f"(SELECT v.* FROM {join.values} AS v LEFT JOIN {TOUCHED} AS touched ON {_equal(touched, join.key)} "
             f"WHERE touched.hit OR {_null_key(list(join.key.values()))})")
     names = ", ".join(quote(column) for column in join.columns)
     engine.run(f"INSERT INTO {join.target} ({names}) SELECT {names} FROM ({join.select(rows)}) AS redone")
+    for condition in redone_rows if producer is not None else ():
+        profile_changes.add(engine, producer, f"SELECT profile_id FROM {join.target} WHERE {condition}")
     engine.drop_table(TOUCHED)
     return True

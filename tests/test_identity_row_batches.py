@@ -101,3 +101,22 @@ def test_a_table_written_before_the_marker_existed_is_rebuilt_whole(warehouse):
     assert chain(warehouse) == expected
     assert all(warehouse.query(f"SELECT COUNT(*) AS n FROM {table} WHERE refreshed_at IS NULL")[0]["n"] == 0
                for table in CHAIN)
+
+
+def test_a_re_read_table_redoes_only_its_changed_rows(warehouse):
+    same, edited = row(1, anonymous_id="dev-1", email="same@x.io"), row(2, anonymous_id="dev-2", email="old@x.io")
+    load_raw(warehouse, "web", "identifies", [same, edited])  # no uuid_ts: re-read whole each build
+    build(warehouse, as_of=at(100))
+    warehouse.query("UPDATE cdp_staging.identifiers SET raw_value = 'altered' WHERE row_id = %s AND id_type = 'email'",
+                    [same["id"]])
+    warehouse.query("UPDATE web.identifies SET email = 'new@x.io' WHERE id = %s", [edited["id"]])
+    build(warehouse, as_of=at(100))
+    emails = {r["row_id"]: r["raw_value"] for r in warehouse.query(
+        "SELECT row_id, raw_value FROM cdp_staging.identifiers WHERE id_type = 'email'")}
+    assert emails == {same["id"]: "altered", edited["id"]: "new@x.io"}  # the unchanged row was not redone
+    stamped = {r["row_id"]: r["refreshed_at"] for r in warehouse.query(
+        "SELECT row_id, MAX(refreshed_at) AS refreshed_at FROM cdp_staging.identifier_rows GROUP BY row_id")}
+    assert stamped[edited["id"]] > stamped[same["id"]]  # the edited row's upstream row is newer
+    build(warehouse, as_of=at(100), full_refresh=True)
+    assert {r["raw_value"] for r in warehouse.query(
+        "SELECT raw_value FROM cdp_staging.identifiers WHERE id_type = 'email'")} == {"same@x.io", "new@x.io"}

@@ -4,6 +4,8 @@ description: >
   and each later signal that says the opposite of the one before (repeats are left out). The
   latest row of a category is the person's consent now (cdp.profiles.consent_*). When two
   sources disagree at the same instant, refusal wins.
+by_profile:  # redone for the people with new or moved signals (models/by_profile.py)
+  as_of_cuts: [{table: cdp_staging.consent_observations, column: changed_at}]
 columns:
   profile_id: the person
   category: analytics, advertising, email or sms

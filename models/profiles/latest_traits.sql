@@ -3,6 +3,8 @@ description: >
   The winning value of every trait of every profile, as of the build: the value from the
   source with the best traits.source_precedence, and among those the latest non-null one.
 schema: cdp_staging
+by_profile:  # redone for the people with new or moved observations (models/by_profile.py)
+  as_of_cuts: [{table: cdp_staging.trait_observations, column: observed_at}]
 columns:
   profile_id: the person
   trait: the trait name

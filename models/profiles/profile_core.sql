@@ -4,6 +4,8 @@ description: >
   email and phone, names, first/last seen, consent now per category, order traits with RFM,
   and email engagement. cdp.profiles adds the identify traits and computed traits to it.
 schema: cdp_staging
+by_profile:  # redone for the people whose identities, traits, consent, orders or events changed
+  as_of_cuts: [{table: cdp.events, column: occurred_at, days_before: 30}]  # email engagement, last 30 days
 columns:
   profile_id: the person's stable id
   email: primary email, per traits.primary_identifier (the most recently seen one, or the first seen)

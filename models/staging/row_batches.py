@@ -15,9 +15,11 @@ A raw row (source, source_table, row_id) is changed when
   the time column, `as_of_column`; their own rows in the crossed span go too),
 - or the model lists it as always redone (`always`: alias rows, whose previous_id's type
   depends on every row's user ids).
-A source table whose every upstream row is new was re-read whole (a merged vendor table), so
-the model's rows of that table go first, taking rows deleted at the vendor with them; a table
-gone from upstream loses its rows too. The first build, --full-refresh, changed columns, other
+A merged vendor table is re-read whole each build, and its rows keep their marker where they did
+not change (models.incremental), so only changed vendor rows are redone; the model's rows of
+such a table whose raw row is gone upstream (deleted at the vendor) go too. A source table
+whose every upstream row is new was re-read whole, so the model's rows of that table go first;
+a table gone from upstream loses its rows too. The first build, --full-refresh, changed columns, other
 identity settings, or an upstream that started over (its oldest row newer than what this model
 saw) run the SQL whole. `cdp_staging.row_batch_state` keeps what each model last saw; it is
 deleted while the model changes, so a build failing half-way leaves a whole run to the next.
@@ -30,10 +32,10 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from models.adapter import Engine, quote, timestamp_literal
+from models.adapter import Engine, literal, quote, timestamp_literal
 from models.build import BuildContext
 from models.catalog import Model
-from models.incremental import next_marker, take_state
+from models.incremental import merged_raw_tables, next_marker, take_state
 
 MARKER = "refreshed_at"
 KEY = ("source", "source_table", "row_id")
@@ -116,6 +118,14 @@ def _redo_changed_rows(engine: Engine, context: BuildContext, model: Model, spec
             SELECT source, source_table FROM (SELECT DISTINCT source, source_table FROM {model.target}) AS mine
             WHERE NOT EXISTS (SELECT 1 FROM {upstream} AS up
                               WHERE up.source = mine.source AND up.source_table = mine.source_table))""")
+    merged = merged_raw_tables(engine, [(r["source"], r["source_table"]) for r in engine.run(
+        f"SELECT DISTINCT source, source_table FROM {model.target}")])
+    if merged:  # a merged vendor table is re-read whole: its rows gone at the vendor are gone upstream
+        tables = " OR ".join(f"(source = {literal(source)} AND source_table = {literal(table)})"
+                             for source, table in merged)
+        engine.run(f"DELETE FROM {model.target} WHERE ({tables}) AND NOT EXISTS (SELECT 1 FROM {upstream} AS up "
+                   f"WHERE up.source = {model.target}.source AND up.source_table = {model.target}.source_table "
+                   f"AND up.row_id = {model.target}.row_id)")
     engine.run(f"DELETE FROM {model.target} WHERE ({key}) IN (SELECT {key} FROM {BATCH})")
     narrowed = ROW_BATCH_READ.sub(f"{BATCH} AS row_batch", model.sql)
     names = ", ".join(quote(name) for name in model.columns)
