@@ -44,6 +44,20 @@ def _postgres_sha256(node: sqlglot.exp.Expression) -> sqlglot.exp.Expression:
                                                      exp.Literal.string("hex")])
 
 
+def narrow_reads(sql: str, narrowed: dict[str, str]) -> str:
+    """`sql` (DuckDB) with each read of a table in `narrowed` ("schema.table" -> a SELECT of some
+    of its rows) replaced by that SELECT, under the name the query reads the table by."""
+    exp = sqlglot.exp
+
+    def narrow(node: exp.Expression) -> exp.Expression:
+        if not isinstance(node, exp.Table) or f"{node.db}.{node.name}" not in narrowed:
+            return node
+        rows = sqlglot.parse_one(narrowed[f"{node.db}.{node.name}"], read=MODEL_DIALECT)
+        return exp.Subquery(this=rows, alias=exp.TableAlias(this=exp.to_identifier(node.alias_or_name)))
+
+    return sqlglot.parse_one(sql, read=MODEL_DIALECT).transform(narrow).sql(dialect=MODEL_DIALECT)
+
+
 def quote(name: str) -> str:
     """A quoted identifier, the same on both engines."""
     return '"' + name.replace('"', '""') + '"'

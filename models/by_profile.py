@@ -31,11 +31,8 @@ import hashlib
 import json
 from datetime import datetime, timedelta
 
-import sqlglot
-from sqlglot import exp
-
 from models import profile_changes
-from models.adapter import MODEL_DIALECT, Engine, literal, quote, timestamp_literal
+from models.adapter import Engine, literal, narrow_reads, quote, timestamp_literal
 from models.build import BuildContext
 from models.catalog import Model
 from models.incremental import take_state
@@ -125,14 +122,6 @@ def _redo(engine: Engine, model: Model) -> bool:
 
 def narrowed_sql(model: Model) -> str:
     """The model's SELECT with each input read by person narrowed to the changed people."""
-    keyed = set(profile_changes.keyed_inputs(model))
-    tree = sqlglot.parse_one(model.sql, read=MODEL_DIALECT)
-
-    def narrow(node: exp.Expression) -> exp.Expression:
-        if not isinstance(node, exp.Table) or f"{node.db}.{node.name}" not in keyed:
-            return node
-        rows = sqlglot.parse_one(f"SELECT * FROM {_quoted(f'{node.db}.{node.name}')} AS narrowed "
-                                 f"WHERE narrowed.profile_id IN (SELECT profile_id FROM {CHANGED})", read=MODEL_DIALECT)
-        return exp.Subquery(this=rows, alias=exp.TableAlias(this=exp.to_identifier(node.alias_or_name)))
-
-    return tree.transform(narrow).sql(dialect=MODEL_DIALECT)
+    return narrow_reads(model.sql, {
+        key: f"SELECT * FROM {_quoted(key)} AS narrowed WHERE narrowed.profile_id IN (SELECT profile_id FROM {CHANGED})"
+        for key in profile_changes.keyed_inputs(model)})

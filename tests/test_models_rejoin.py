@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 import models.rejoin
+import models.row_owners
 from headwater.config import parse_config
 from headwater.warehouse import Warehouse
 from models.build import BuildContext, build_models
@@ -136,3 +137,35 @@ def test_a_re_read_vendor_row_that_no_longer_signals_loses_its_observation(wareh
     assert sorted(r[2] for r in kept if r[0] == "shop") == ["8"] and len(kept) == 2
     build_models(BuildContext(warehouse, cfg, NOW, full_refresh=True))
     assert table_rows(warehouse, "cdp_staging.consent_observations") == kept
+
+
+def test_row_owners_are_found_again_only_for_rows_that_changed(warehouse, monkeypatch):
+    """cdp_staging.row_profiles is redone row by row: a deleted vendor row and a merge show in
+    row_profile_changes, an untouched person's rows do not, and the table ends as a rebuild's."""
+    cfg = parse_config({"sources": [{"name": "web", "type": "events", "write_key": "k"},
+                                    {"name": "shop", "type": "shopify"}]})
+    load_raw(warehouse, "shop", "customers", [{"id": 7, "email": "seven@example.org", "updated_at": NOW},
+                                              {"id": 8, "email": "eight@example.org", "updated_at": NOW}])
+    load(warehouse, "identifies", [row(0, user_id="u-1", email="one@example.org"),
+                                   row(1, user_id="u-2", email="two@example.org")], NOW - timedelta(hours=3))
+    load(warehouse, "tracks", [row(2, anonymous_id="dev-1", event="visited", event_text="Visited")],
+         NOW - timedelta(hours=3))
+    build_models(BuildContext(warehouse, cfg, NOW))
+    device_row = warehouse.query("SELECT row_id FROM cdp_staging.row_profiles WHERE source_table = 'tracks'")
+
+    warehouse.query("DELETE FROM shop.customers WHERE id = 8")  # gone at the vendor, merged away by dlt
+    load(warehouse, "identifies", [row(3, anonymous_id="dev-1", user_id="u-1")], NOW - timedelta(hours=1))
+    recomputed = []
+    monkeypatch.setattr(models.row_owners, "_recompute", lambda *args: recomputed.append(args))
+    build_models(BuildContext(warehouse, cfg, NOW))
+    assert not recomputed, "the second build should find row owners again row by row"
+    changes = {(r["source_table"], r["row_id"]) for r in warehouse.query(
+        "SELECT source_table, row_id FROM cdp_staging.row_profile_changes")}
+    new_identify = warehouse.query("SELECT id FROM web.identifies WHERE anonymous_id = 'dev-1'")[0]["id"]
+    # the device's earlier row moved to u-1; the new identify row is new; customer 8 is gone
+    assert changes == {("tracks", device_row[0]["row_id"]), ("identifies", new_identify), ("customers", "8")}
+    incremental = table_rows(warehouse, "cdp_staging.row_profiles")
+    assert not any(r[1] == "customers" and r[2] == "8" for r in incremental)
+    monkeypatch.undo()
+    build_models(BuildContext(warehouse, cfg, NOW, full_refresh=True))
+    assert table_rows(warehouse, "cdp_staging.row_profiles") == incremental
