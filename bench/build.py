@@ -83,6 +83,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--new-share", type=float, default=0.01, help="share of events that arrive after setup")
+    parser.add_argument("--advance-hours", type=float, default=0.0,
+                        help="build the runs this many hours after the first build's as_of (as a daily build would)")
     parser.add_argument("--profile", action="store_true",
                         help="also print each model's seconds in the incremental and full builds of the last run")
     parser.add_argument("--keep", type=Path, default=None,
@@ -160,8 +162,9 @@ def main() -> None:
         new_events = spool_events(world, run_config, after=cut)
         new_loads.append(timed(lambda: load_spool(run_config)))
         run_warehouse = Warehouse(run_config.warehouse)
-        incremental_context = BuildContext(run_warehouse, run_config, as_of)
-        full_context = BuildContext(run_warehouse, run_config, as_of, full_refresh=True)
+        run_as_of = as_of + timedelta(hours=args.advance_hours)
+        incremental_context = BuildContext(run_warehouse, run_config, run_as_of)
+        full_context = BuildContext(run_warehouse, run_config, run_as_of, full_refresh=True)
         if args.profile:
             incremental.append(timed(lambda: profiled_build(incremental_context, incremental_models)))
         else:

@@ -85,11 +85,6 @@ def add(engine: Engine, producer: str, profiles_sql: str) -> None:
                f"FROM ({profiles_sql}) AS changed WHERE changed.profile_id IS NOT NULL")
 
 
-def add_people(engine: Engine, producer: str, people: set[str | None]) -> None:
-    """Add these profile ids (known in Python: rows a statement returned) to the change set."""
-    engine.insert_rows(CHANGES, list(CHANGE_COLUMNS), [(producer, person) for person in sorted(people - {None})])
-
-
 def publish(engine: Engine, producer: str, since: str | None) -> None:
     """Close the change set: relative to version `since`, or "everything" when None."""
     if since is None:

@@ -168,28 +168,24 @@ def _redo_changed_rows(engine: Engine, context: BuildContext, join: PersonJoin, 
     touched = {column: f"touched.{quote(column)}" for column in join.key}
     target = {column: f"{join.target}.{quote(column)}" for column in join.key}
     # one statement per condition, not ORed: PostgreSQL would run an EXISTS under OR once per row
-    deleted_rows = [f"EXISTS (SELECT 1 FROM {TOUCHED} AS touched WHERE {_equal(touched, target)})",
-                    _null_key(list(target.values()))]
+    redone_rows = [f"EXISTS (SELECT 1 FROM {TOUCHED} AS touched WHERE {_equal(touched, target)})",
+                   _null_key(list(target.values()))]
+    deleted_rows = list(redone_rows)
     if reread_sources:  # a re-read raw row may be gone, and its person-less rows with it
         sources = ", ".join(literal(source) for source in reread_sources)
         deleted_rows.append(f"source IN ({sources}) AND NOT EXISTS (SELECT 1 FROM {join.values} AS v "
                             f"WHERE {_equal(join.key, target)})")
-    # with a producer, the statements return the people of the rows they delete and insert
-    people: set[str] = set()
-
-    def change(statement: str) -> None:
-        if producer is None:
-            engine.run(statement)
-        else:
-            people.update(row["profile_id"] for row in engine.run(f"{statement} RETURNING profile_id"))
-
+    # with a producer, the people of the rows deleted and inserted join its change set (read by a
+    # SELECT beside each statement: DuckDB's RETURNING is 30x slower than the DELETE itself)
     for condition in deleted_rows:
-        change(f"DELETE FROM {join.target} WHERE {condition}")
+        if producer is not None:
+            profile_changes.add(engine, producer, f"SELECT profile_id FROM {join.target} WHERE {condition}")
+        engine.run(f"DELETE FROM {join.target} WHERE {condition}")
     rows = (f"(SELECT v.* FROM {join.values} AS v LEFT JOIN {TOUCHED} AS touched ON {_equal(touched, join.key)} "
             f"WHERE touched.hit OR {_null_key(list(join.key.values()))})")
     names = ", ".join(quote(column) for column in join.columns)
-    change(f"INSERT INTO {join.target} ({names}) SELECT {names} FROM ({join.select(rows)}) AS redone")
-    if producer is not None:
-        profile_changes.add_people(engine, producer, people)
+    engine.run(f"INSERT INTO {join.target} ({names}) SELECT {names} FROM ({join.select(rows)}) AS redone")
+    for condition in redone_rows if producer is not None else ():  # the rows just inserted
+        profile_changes.add(engine, producer, f"SELECT profile_id FROM {join.target} WHERE {condition}")
     engine.drop_table(TOUCHED)
     return True
