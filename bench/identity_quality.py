@@ -97,6 +97,7 @@ def main() -> None:
           f"over-merged people {score.over_merged_people}, split people {score.split_people})")
     print(f"linkable recall {score.linkable_recall:.4f} ({score.correct_linkable_pairs}/{score.linkable_pairs} pairs "
           f"that the world's records tie together; {score.true_pairs - score.linkable_pairs} true pairs no record ties)")
+    print(f"recall ceiling {score.recall_ceiling:.4f} (plain recall of a resolver joining every chain of records)")
     for offender in score.worst_over_merged[:5]:
         print("  over-merged:", offender)
     for offender in score.worst_split[:5]:
