@@ -1,8 +1,9 @@
 """The identity graph with its guards: components of the usable edges, minus over-merges.
 
 Why two passes: almost every component of a real identity graph is harmless (one person,
-a few devices), so components are first computed over every usable edge in the warehouse
-(models.identity.components). Only components that break a guard (more values of a type
+a few devices), so components are first computed over the usable edges in the warehouse
+(models.identity.components; in an incremental build only over the components an edge row
+appeared in or vanished from, models.identity.resolve). Only components that break a guard (more values of a type
 than its limit allows, or more identifiers than max_component_size) are resolved again,
 edge by edge, strongest first (an edge is as strong as its weaker identifier; between equals,
 the one with the stronger other end), then earliest first, like the sequential
