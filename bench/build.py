@@ -72,7 +72,7 @@ def profiled_build(context: BuildContext, seconds: dict[str, float]) -> None:
 
 
 def print_profile(incremental: dict[str, float], full: dict[str, float], top: int = 15) -> None:
-    print(f"\nslowest models of the last run's incremental build (full rebuild beside it):")
+    print("\nslowest models of the last run's incremental build (full rebuild beside it):")
     for key in sorted(incremental, key=incremental.get, reverse=True)[:top]:
         print(f"  {key:45s} {incremental[key]:7.2f} s   full {full.get(key, float('nan')):7.2f} s")
 

@@ -120,6 +120,11 @@ class Engine:
             tables.setdefault(row["table_name"], {})[row["column_name"]] = row["data_type"]
         return tables
 
+    def table_columns(self, target: str) -> list[str] | None:
+        """The column names of a quoted `"schema"."table"`, or None when there is no such table."""
+        table = sqlglot.exp.to_table(target)
+        return self.columns(table.db).get(table.name)
+
     def drop_table(self, target: str) -> None:
         self.run(f"DROP TABLE IF EXISTS {target}")
 

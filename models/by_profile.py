@@ -88,8 +88,8 @@ def _changed_people(engine: Engine, model: Model, context: BuildContext, consume
         before = consumed.get(producer)
         if before == version:
             continue  # nothing new from this input
-        if before is None or changes_since is None or before != changes_since:
-            return False
+        if changes_since is None or before != changes_since:
+            return False  # this input rebuilt whole, or built again since we read it
         parts.append(f"SELECT profile_id FROM {profile_changes.CHANGES} WHERE producer = {literal(producer)}")
     if BUILD_CONTEXT in model.depends_on and as_of != context.as_of:
         if as_of is None:

@@ -187,11 +187,16 @@ def discover(root: Path = MODELS_ROOT) -> list[Model]:
     return ordered
 
 
+def read_by_person(model: Model, models: dict[str, Model]) -> tuple[str, ...]:
+    """The models (of `models`, by key) `model` reads that have a profile_id column."""
+    return tuple(dep for dep in model.depends_on if dep in models and "profile_id" in models[dep].columns)
+
+
 def _check_as_of_cuts(model: Model, models: dict[str, Model]) -> None:
     """A by-profile model's as_of cuts must name inputs it reads by person."""
     if model.by_profile is None:
         return
-    keyed = [dep for dep in model.depends_on if "profile_id" in models[dep].columns]
+    keyed = read_by_person(model, models)
     for cut in model.by_profile.as_of_cuts:
         if cut.table not in keyed:
             raise ModelError(f"{model.path.name}: as_of_cuts names {cut.table}, which is not a model it reads "

@@ -154,8 +154,7 @@ def take_state(engine: Engine, table: str, columns: dict[str, str], key: str) ->
     Removing it first means a build that fails half-way leaves no state, so the next build
     starts the model over instead of trusting a half-written table. A table of another layout
     is made again (no state)."""
-    schema, name = (part.strip('"') for part in table.split("."))
-    if list(columns) != engine.columns(schema).get(name):
+    if list(columns) != engine.table_columns(table):
         engine.create_table(table, columns)
         return None
     names = ", ".join(quote(column) for column in columns if column != "model")
@@ -229,7 +228,7 @@ def refresh(model: Model, context: BuildContext, engine: Engine, parts: list[Raw
     return report
 
 
-def row_digest(columns: list[str], alias: str) -> str:
+def _row_digest(columns: list[str], alias: str) -> str:
     """An MD5 of a row's values (length-prefixed, so no two rows share an encoding): rows compared by one column."""
     cells = [f"COALESCE(CAST(LENGTH(CAST({alias}.{quote(c)} AS VARCHAR)) AS VARCHAR) || ':' || "
              f"CAST({alias}.{quote(c)} AS VARCHAR), '-')" for c in columns]
@@ -249,27 +248,33 @@ def _reread_keeping_markers(engine: Engine, model: Model, parts: list[RawPart], 
     names = ", ".join(quote(name) for name in values)
     fresh = " UNION ALL ".join(f"SELECT {names} FROM ({part.sql}) AS every_row" for part in parts)
     engine.replace_table(FRESH, fresh, temporary=True)
-    engine.replace_table(KEPT, f"SELECT {row_digest(values, 'old')} AS digest, MIN(old.{quote(marker_column)}) AS "
+    engine.replace_table(KEPT, f"SELECT {_row_digest(values, 'old')} AS digest, MIN(old.{quote(marker_column)}) AS "
                                f"marker FROM {model.target} AS old WHERE {owned} GROUP BY 1", temporary=True)
     engine.run(f"DELETE FROM {model.target} WHERE {owned}")
     picked = ", ".join(f"fresh.{quote(name)}" for name in values)
     engine.run(f"INSERT INTO {model.target} ({names}, {quote(marker_column)}) "
                f"SELECT {picked}, COALESCE(kept.marker, {timestamp_literal(marker)}) FROM {FRESH} AS fresh "
-               f"LEFT JOIN {KEPT} AS kept ON kept.digest = {row_digest(values, 'fresh')}")
+               f"LEFT JOIN {KEPT} AS kept ON kept.digest = {_row_digest(values, 'fresh')}")
     engine.drop_table(FRESH)
     engine.drop_table(KEPT)
 
 
-def merged_raw_tables(engine: Engine, tables: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """The (source, table) pairs naming a raw table without a load time: merged by dlt, re-read each build."""
+def merged_table_rows(engine: Engine, target: str, alias: str) -> str | None:
+    """A condition on `target`'s rows (as `alias`) true for those of a raw table merged by dlt
+    (no load time: re-read whole each build, so its rows deleted at the vendor vanish), from
+    its (source, source_table) columns; None when it has no such rows."""
+    tables = [(row["source"], row["source_table"])
+              for row in engine.run(f"SELECT DISTINCT source, source_table FROM {target}")]
     if not tables:
-        return []
+        return None
     sources = ", ".join(literal(source) for source in dict.fromkeys(source for source, _ in tables))
     rows = engine.run(f"SELECT table_schema, table_name, MAX(CASE WHEN column_name = {literal(LOAD_TIME)} THEN 1 "
                       f"ELSE 0 END) AS loaded FROM information_schema.columns WHERE table_schema IN ({sources}) "
                       f"GROUP BY table_schema, table_name")
     merged = {(row["table_schema"], row["table_name"]) for row in rows if not row["loaded"]}
-    return [pair for pair in tables if pair in merged]
+    conditions = [f"({alias}.source = {literal(source)} AND {alias}.source_table = {literal(table)})"
+                  for source, table in tables if (source, table) in merged]
+    return "(" + " OR ".join(conditions) + ")" if conditions else None
 
 
 def _has_load_time(engine: Engine, part: RawPart) -> bool:

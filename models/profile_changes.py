@@ -26,8 +26,10 @@ from __future__ import annotations
 import uuid
 from functools import lru_cache
 
+import sqlglot
+
 from models.adapter import Engine, literal, quote
-from models.catalog import Model, catalog
+from models.catalog import Model, catalog, read_by_person
 
 CHANGES = '"cdp_staging"."profile_changes"'
 CHANGE_COLUMNS = {"producer": "VARCHAR", "profile_id": "VARCHAR"}
@@ -46,9 +48,8 @@ def producers() -> frozenset[str]:
 
 
 def keyed_inputs(model: Model) -> tuple[str, ...]:
-    """The models `model` reads that have a profile_id column (the rest are read whole)."""
-    by_key = {other.key: other for other in catalog()}
-    return tuple(dep for dep in model.depends_on if dep in by_key and "profile_id" in by_key[dep].columns)
+    """The shipped models `model` reads that have a profile_id column (the rest are read whole)."""
+    return read_by_person(model, {other.key: other for other in catalog()})
 
 
 def _ensure_tables(engine: Engine) -> None:
@@ -103,12 +104,13 @@ def rebuild_publishing(engine: Engine, producer: str, since: str | None, target:
                        select_sql: str, full_refresh: bool) -> None:
     """Rebuild `target` whole from `select_sql`; publish the people whose rows differ from the
     table it replaces, or "everything" when there is none to compare with (call `begin` first)."""
-    schema, name = (part.strip('"') for part in target.split("."))
-    comparable = since is not None and not full_refresh and engine.columns(schema).get(name) == columns
-    before = f"{quote(schema)}.{quote(name + '__before')}"
+    table = sqlglot.exp.to_table(target)
+    comparable = since is not None and not full_refresh and engine.table_columns(target) == columns
+    before_name = f"{table.name}__before"
+    before = f"{quote(table.db)}.{quote(before_name)}"
     engine.drop_table(before)
     if comparable:
-        engine.run(f"ALTER TABLE {target} RENAME TO {quote(name + '__before')}")
+        engine.run(f"ALTER TABLE {target} RENAME TO {quote(before_name)}")
     engine.replace_table(target, select_sql)
     if comparable:
         add(engine, producer, diff_profiles(before, target, columns))

@@ -88,11 +88,6 @@ def _fingerprint(engine: Engine, excluded: str | None) -> str | None:
     return hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()
 
 
-def _target_columns(engine: Engine, target: str) -> list[str] | None:
-    schema, name = (part.strip('"') for part in target.split("."))
-    return engine.columns(schema).get(name)
-
-
 def _equal(left: dict[str, str], right: dict[str, str]) -> str:
     """Two spellings of the same key columns are equal, column by column."""
     return " AND ".join(f"{left[column]} = {right[column]}" for column in left)
@@ -116,7 +111,7 @@ def rejoin(engine: Engine, context: BuildContext, key: str, join: PersonJoin,
     bounds = engine.run(f"SELECT MIN({quote(MARKER)}) AS oldest, MAX({quote(MARKER)}) AS newest FROM {join.values}")[0]
     excluded = _fingerprint(engine, join.excluded)
     whole = (context.full_refresh or state is None or version is None or state.refreshed_at is None
-             or _target_columns(engine, join.target) != list(join.columns)
+             or engine.table_columns(join.target) != list(join.columns)
              or state.row_profiles_version not in (version.version, version.changes_since)
              or bounds["oldest"] is None or bounds["oldest"] > state.refreshed_at
              or state.excluded != excluded

@@ -23,7 +23,7 @@ from models import profile_changes
 from models.adapter import Engine, literal, narrow_reads, quote, timestamp_literal
 from models.build import BuildContext
 from models.catalog import Model
-from models.incremental import merged_raw_tables, take_state
+from models.incremental import merged_table_rows, take_state
 
 CHANGES = '"cdp_staging"."row_profile_changes"'
 CHANGE_COLUMNS = {"source": "VARCHAR", "source_table": "VARCHAR", "row_id": "VARCHAR"}
@@ -123,10 +123,7 @@ def _redo_changed_rows(engine: Engine, model: Model, context: BuildContext, stat
     elif state["identities_version"] != changes_since or changes_since is None:
         return False
     key = "source, source_table, row_id"
-    merged = merged_raw_tables(engine, [(r["source"], r["source_table"]) for r in engine.run(
-        f"SELECT DISTINCT source, source_table FROM {model.target}")])
-    gone_tables = " OR ".join(f"(mine.source = {literal(source)} AND mine.source_table = {literal(table)})"
-                              for source, table in merged) or "FALSE"
+    gone_tables = merged_table_rows(engine, model.target, "mine") or "FALSE"
     engine.replace_table(REDO, f"""
         SELECT DISTINCT {key} FROM (
             SELECT {key} FROM {IDENTIFIERS} WHERE {quote(MARKER)} > {timestamp_literal(state['identifiers_marker'])}
@@ -139,7 +136,7 @@ def _redo_changed_rows(engine: Engine, model: Model, context: BuildContext, stat
             WHERE identities.profile_id IN ({people})
             UNION ALL
             SELECT mine.source, mine.source_table, mine.row_id FROM {model.target} AS mine
-            WHERE ({gone_tables}) AND NOT EXISTS (
+            WHERE {gone_tables} AND NOT EXISTS (
                 SELECT 1 FROM {IDENTIFIERS} AS ids WHERE ids.source = mine.source
                 AND ids.source_table = mine.source_table AND ids.row_id = mine.row_id)
             UNION ALL

@@ -32,10 +32,10 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from models.adapter import Engine, literal, quote, timestamp_literal
+from models.adapter import Engine, quote, timestamp_literal
 from models.build import BuildContext
 from models.catalog import Model
-from models.incremental import merged_raw_tables, next_marker, take_state
+from models.incremental import merged_table_rows, next_marker, take_state
 
 MARKER = "refreshed_at"
 KEY = ("source", "source_table", "row_id")
@@ -118,12 +118,9 @@ def _redo_changed_rows(engine: Engine, context: BuildContext, model: Model, spec
             SELECT source, source_table FROM (SELECT DISTINCT source, source_table FROM {model.target}) AS mine
             WHERE NOT EXISTS (SELECT 1 FROM {upstream} AS up
                               WHERE up.source = mine.source AND up.source_table = mine.source_table))""")
-    merged = merged_raw_tables(engine, [(r["source"], r["source_table"]) for r in engine.run(
-        f"SELECT DISTINCT source, source_table FROM {model.target}")])
+    merged = merged_table_rows(engine, model.target, model.target)
     if merged:  # a merged vendor table is re-read whole: its rows gone at the vendor are gone upstream
-        tables = " OR ".join(f"(source = {literal(source)} AND source_table = {literal(table)})"
-                             for source, table in merged)
-        engine.run(f"DELETE FROM {model.target} WHERE ({tables}) AND NOT EXISTS (SELECT 1 FROM {upstream} AS up "
+        engine.run(f"DELETE FROM {model.target} WHERE {merged} AND NOT EXISTS (SELECT 1 FROM {upstream} AS up "
                    f"WHERE up.source = {model.target}.source AND up.source_table = {model.target}.source_table "
                    f"AND up.row_id = {model.target}.row_id)")
     engine.run(f"DELETE FROM {model.target} WHERE ({key}) IN (SELECT {key} FROM {BATCH})")
