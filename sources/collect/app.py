@@ -31,6 +31,7 @@ from sources.collect.group_commit import GroupCommitter, SpoolUnavailable
 from sources.collect.messages import (PATH_TYPES, InvalidMessage, enrich, format_timestamp, new_message_ids,
                                       utc_now, validate)
 from sources.collect.metrics import CollectMetrics
+from sources.collect.storable import check_storable, pruned, scrub_write_keys, without_write_key
 
 log = logging.getLogger("headwater.collect")
 
@@ -76,6 +77,10 @@ class WriteKeys:
 
     def __init__(self, sources: list[EventsSourceConfig]):
         self._keys = [(source.write_key.get_secret_value().encode(), source) for source in sources]
+
+    def secrets(self) -> list[str]:
+        """Every configured key, for scrubbing them out of text that is kept."""
+        return [key.decode() for key, _ in self._keys]
 
     def find(self, candidate: str | bytes | None) -> EventsSourceConfig | None:
         if not candidate:
@@ -265,8 +270,9 @@ class CollectApp:
             reply = error_reply(400, f"the body is not valid JSON: {error.msg}")
             if _basic_username(headers.get(b"authorization")):
                 source = self._authenticate(headers, None)
+                raw = scrub_write_keys(body.decode("utf-8", "replace"), self.write_keys.secrets())
                 await self._quarantine(source, [{"reason": reply_reason(reply), "field": "(body)", "index": None,
-                                                 "raw": body.decode("utf-8", "replace")}])
+                                                 "raw": raw}])
             raise RequestRejected(reply, "invalid_json") from None
         source = self._authenticate(headers, payload)
         if not isinstance(payload, dict):
@@ -286,7 +292,7 @@ class CollectApp:
             messages, batch_info, message_type = [payload], None, kind
 
         received_at = utc_now()
-        accepted, rejected = self._prepare(messages, message_type, batch_info, received_at, scope, len(body))
+        accepted, rejected = self._prepare(messages, message_type, batch_info, received_at, scope, body)
         record_parts = []
         if accepted:
             record_parts.append(spool.encode({"source": source.name, "kind": "events",
@@ -318,18 +324,25 @@ class CollectApp:
                                                   "received_at": format_timestamp(utc_now()), "items": items}))
 
     def _prepare(self, messages: list, message_type: str | None, batch_info: dict | None,
-                 received_at: datetime, scope, body_size: int) -> tuple[list[dict], list[dict]]:
+                 received_at: datetime, scope, body: bytes) -> tuple[list[dict], list[dict]]:
         received_text = format_timestamp(received_at)
         client = scope.get("client")
         ip = client[0] if client else None
         max_bytes = self.limits.max_message_bytes
         # no message can be larger than the body it came in: skip measuring small bodies
-        check_sizes = body_size > max_bytes
+        check_sizes = len(body) > max_bytes
+        # JSON can carry a NUL only as the escape \u0000: without one in the body, skip looking
+        may_hold_nul = b"\\u0000" in body
+        # a batch's shared context is merged into each message: check the merged message again
+        shares = bool(batch_info) and any(isinstance(batch_info.get(key), dict) and batch_info[key]
+                                          for key in ("context", "integrations"))
         fresh_ids = new_message_ids(len(messages))
         suppressed = 0
         accepted, rejected = [], []
         for index, message in enumerate(messages):
             try:
+                if isinstance(message, dict):
+                    check_storable(message, may_hold_nul)
                 if check_sizes and len(orjson.dumps(message)) > max_bytes:
                     raise InvalidMessage("(message)", f"exceeds the {max_bytes // 1024} KB message limit")
                 validate(message, message_type)
@@ -338,11 +351,11 @@ class CollectApp:
                     continue
                 enrich(message, received_at=received_at, received_at_text=received_text, ip=ip, batch=batch_info,
                        new_id=fresh_ids[index])
+                if shares:
+                    check_storable(message, may_hold_nul)
             except InvalidMessage as error:
-                if isinstance(message, dict):
-                    message.pop("writeKey", None)
                 rejected.append({"index": index, "field": error.field,
-                                 "reason": f"message {index}: {error}", "raw": message})
+                                 "reason": f"message {index}: {error}", "raw": pruned(without_write_key(message))})
                 continue
             accepted.append(message)
         if suppressed:

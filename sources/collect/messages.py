@@ -62,6 +62,11 @@ def format_timestamp(moment: datetime) -> str:
 
 
 def parse_timestamp(value: Any, field: str) -> datetime:
+    """`value` as an aware datetime that the warehouse can hold in UTC, or InvalidMessage.
+
+    The loader parses these fields the same way (datetime.fromisoformat, naive means UTC),
+    so what passes here loads there.
+    """
     if not isinstance(value, str):
         raise InvalidMessage(field, "must be an ISO-8601 date string")
     try:
@@ -70,7 +75,23 @@ def parse_timestamp(value: Any, field: str) -> datetime:
         raise InvalidMessage(field, f"{value[:40]!r} is not an ISO-8601 date") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
+    try:
+        moment.astimezone(timezone.utc)
+    except (OverflowError, ValueError):
+        raise InvalidMessage(field, f"{value[:40]!r} falls outside the years 1-9999 in UTC") from None
     return moment
+
+
+def corrected_timestamp(received_at: datetime, sent: datetime, original: datetime) -> datetime:
+    """Segment's clock-skew correction, `receivedAt - (sentAt - timestamp)`, or InvalidMessage
+    when the two device times are so far apart that the result is no date at all."""
+    try:
+        corrected = received_at - (sent - original)
+        corrected.astimezone(timezone.utc)
+    except (OverflowError, ValueError):
+        raise InvalidMessage("sentAt", "is too far from timestamp to correct the device's clock; "
+                                       "send both from the same clock") from None
+    return corrected
 
 
 def _identity(message: dict, field: str) -> str | None:
@@ -78,7 +99,7 @@ def _identity(message: dict, field: str) -> str | None:
     if value is None or value == "":
         return None
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise InvalidMessage(field, "must be a string")
+        raise InvalidMessage(field, "must be a string or a number")
     if not isinstance(value, str):
         value = str(value)
         message[field] = value
@@ -99,7 +120,8 @@ def validate(message: Any, message_type: str | None = None) -> dict:
             raise InvalidMessage("type", f"must be one of {', '.join(sorted(MESSAGE_TYPES))}")
     else:
         message["type"] = message_type
-    if _identity(message, "userId") is None and _identity(message, "anonymousId") is None:
+    user_id, anonymous_id = _identity(message, "userId"), _identity(message, "anonymousId")
+    if user_id is None and anonymous_id is None:
         raise InvalidMessage("userId", "every message needs a userId or an anonymousId")
     required = REQUIRED_BY_TYPE.get(message_type)
     if required is not None:
@@ -108,8 +130,15 @@ def validate(message: Any, message_type: str | None = None) -> dict:
             raise InvalidMessage(required, f"a {message_type} call needs {required}")
         if required == "event" and not isinstance(value, str):
             raise InvalidMessage("event", "must be a string")
+        if required == "event" and value.isspace():
+            raise InvalidMessage("event", "must not be blank")
         if required != "event" and not isinstance(value, str):
             message[required] = str(value)
+    name = message.get("name")  # page and screen calls: a column of their own
+    if name is not None and not isinstance(name, str):
+        if isinstance(name, bool) or not isinstance(name, (int, float)):
+            raise InvalidMessage("name", "must be a string")
+        message["name"] = str(name)
     for name in ("properties", "traits", "context", "integrations"):
         value = message.get(name)
         if value is not None and not isinstance(value, dict):
@@ -117,6 +146,9 @@ def validate(message: Any, message_type: str | None = None) -> dict:
     message_id = message.get("messageId")
     if message_id is not None and (not isinstance(message_id, str) or not message_id or len(message_id) > 200):
         raise InvalidMessage("messageId", "must be a non-empty string of at most 200 characters")
+    for name in TIMESTAMP_FIELDS:
+        if message.get(name) is not None:
+            parse_timestamp(message[name], name)
     return message
 
 
@@ -156,19 +188,18 @@ def enrich(
             context["ip"] = ip
 
     sent_text = message.get("sentAt")
-    original_text = message.get("timestamp")
-    if original_text is None:
-        original_text = message.get("originalTimestamp")
+    sent = parse_timestamp(sent_text, "sentAt") if sent_text is not None else None  # a batch's sentAt, too
+    original_field = "timestamp" if message.get("timestamp") is not None else "originalTimestamp"
+    original_text = message.get(original_field)
     if original_text is None:
         message["timestamp"] = received_at_text
         return message
-    original = parse_timestamp(original_text, "timestamp")
+    original = parse_timestamp(original_text, original_field)
     message["originalTimestamp"] = original_text
-    if sent_text is None:
+    if sent is None:
         message["timestamp"] = format_timestamp(original)
         return message
-    sent = parse_timestamp(sent_text, "sentAt")
-    message["timestamp"] = format_timestamp(received_at - (sent - original))
+    message["timestamp"] = format_timestamp(corrected_timestamp(received_at, sent, original))
     return message
 
 

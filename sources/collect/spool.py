@@ -101,6 +101,23 @@ def _try_lock(fd: int) -> bool:
         return False
 
 
+def publish(path: Path, folder: Path) -> Path:
+    """Move `path` into `folder` under a name no file there has; returns the new path.
+
+    os.rename would silently replace a file of the same name, losing every event in it;
+    a hard link fails instead, and the file then gets a fresh name.
+    """
+    target = folder / path.name
+    while True:
+        try:
+            os.link(path, target)
+        except FileExistsError:
+            target = folder / f"{path.name[:-len(SUFFIX)]}-{os.urandom(4).hex()}{SUFFIX}"
+            continue
+        os.unlink(path)
+        return target
+
+
 def writer_name(suffix: str = "") -> str:
     base = f"{socket.gethostname()}-{os.getpid()}"
     return f"{base}-{suffix}" if suffix else base
@@ -134,7 +151,9 @@ class SpoolWriter:
     def _open(self) -> None:
         self._sequence += 1
         stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
-        self._path = self.folders[OPEN] / f"{stamp}-{self.name}-{self._sequence:06d}{SUFFIX}"
+        # the random tail keeps two writers of one name (a restarted app in the same process)
+        # from naming two files alike within a second
+        self._path = self.folders[OPEN] / f"{stamp}-{self.name}-{self._sequence:06d}-{os.urandom(4).hex()}{SUFFIX}"
         self._fd = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o640)
         fcntl.flock(self._fd, fcntl.LOCK_EX)
         fsync_path(self.folders[OPEN])
@@ -180,8 +199,7 @@ class SpoolWriter:
             if size == 0:
                 path.unlink()
                 return None
-            target = self.folders[CLOSED] / path.name
-            os.rename(path, target)
+            target = publish(path, self.folders[CLOSED])
             fsync_path(self.folders[CLOSED])
             fsync_path(self.folders[OPEN])
             return target
@@ -215,8 +233,7 @@ def recover_orphans(spool_dir: Path) -> list[Path]:
             if result.good_bytes == 0:
                 path.unlink()
                 continue
-            target = folders[CLOSED] / path.name
-            os.rename(path, target)
+            target = publish(path, folders[CLOSED])
             fsync_path(folders[CLOSED])
             recovered.append(target)
         finally:

@@ -53,7 +53,8 @@ def verify(entry, headers: Mapping[str, str], body: bytes) -> None:
     if not given:
         raise WebhookRejected(401, "missing X-Shopify-Hmac-Sha256 header; only Shopify-signed webhooks are accepted")
     expected = signature(body, entry.webhook_secret.get_secret_value())
-    if not hmac.compare_digest(expected.encode(), given.strip().encode()):
+    # bytes, never str: compare_digest refuses a str holding non-ASCII, which a hostile header can
+    if not hmac.compare_digest(expected.encode(), given.strip().encode("utf-8", "surrogateescape")):
         raise WebhookRejected(401, "X-Shopify-Hmac-Sha256 does not match the body; check that webhook_secret is "
                                    "this app's client secret and that the body reaches us unmodified")
 

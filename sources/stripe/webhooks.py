@@ -36,30 +36,45 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
     return None
 
 
+MAX_TIMESTAMP_DIGITS = 12  # Unix seconds until the year 33658; more is no timestamp
+
+
+def _signature_parts(header: str) -> tuple[int, list[bytes]]:
+    """`t` and the `v1` signatures of a Stripe-Signature header, or WebhookRejected(400).
+
+    A header that does not parse is malformed, not merely unsigned, so it is a 400; other
+    schemes (`v0=`) are ignored as Stripe's libraries do.
+    """
+    timestamp: int | None = None
+    signatures: list[bytes] = []
+    for part in header.split(","):
+        key, _, value = part.strip().partition("=")
+        if key == "t":
+            if not (value.isascii() and value.isdigit() and len(value) <= MAX_TIMESTAMP_DIGITS):
+                raise WebhookRejected(400, "Stripe-Signature t= must be a Unix timestamp in seconds")
+            timestamp = int(value)
+        elif key == "v1":
+            if not (value.isascii() and len(value) == 64 and all(c in "0123456789abcdef" for c in value)):
+                raise WebhookRejected(400, "Stripe-Signature v1= must be 64 lowercase hex digits")
+            signatures.append(value.encode("ascii"))
+    if timestamp is None or not signatures:
+        raise WebhookRejected(400, "Stripe-Signature needs a t= timestamp and at least one v1= signature")
+    return timestamp, signatures
+
+
 def verify(secrets: list[str], header: str | None, body: bytes, received_at: datetime) -> None:
-    """Raise WebhookRejected(401) unless the header carries a fresh, matching signature."""
+    """Raise WebhookRejected unless the header carries a fresh, matching signature: 401 when
+    it is missing, stale or wrong, 400 when it does not parse."""
     if not secrets:
         raise WebhookRejected(401, "no webhook secret is configured for this Stripe source (webhook_secrets)")
     if not header:
         raise WebhookRejected(401, "missing Stripe-Signature header")
-    timestamp: int | None = None
-    signatures: list[str] = []
-    for part in header.split(","):
-        key, _, value = part.strip().partition("=")
-        if key == "t":
-            try:
-                timestamp = int(value)
-            except ValueError:
-                raise WebhookRejected(401, "Stripe-Signature has a non-numeric timestamp") from None
-        elif key == "v1":
-            signatures.append(value)
-    if timestamp is None or not signatures:
-        raise WebhookRejected(401, "Stripe-Signature needs a t= timestamp and at least one v1= signature")
+    timestamp, signatures = _signature_parts(header)
     if abs(received_at.timestamp() - timestamp) > TOLERANCE_SECONDS:
         raise WebhookRejected(401, "Stripe-Signature timestamp is outside the 5-minute tolerance")
     matched = False
     for secret in secrets:
-        expected = signature_for(secret, timestamp, body)
+        expected = signature_for(secret, timestamp, body).encode("ascii")
         for signature in signatures:
             matched |= hmac.compare_digest(expected, signature)
     if not matched:
