@@ -20,18 +20,28 @@ from sources.collect.spool import CLAIMED, CLOSED, OPEN, read_records
 WRITE_KEYS = {"website": "wk-website-123", "app": "wk-app-456"}
 
 
-def collect_config_dict(spool_dir: Path, warehouse: str | None = None) -> dict:
+STRIPE_WEBHOOK_SECRET = "whsec_collect_helpers"
+SHOPIFY_WEBHOOK_SECRET = "shpss_collect_helpers"
+WEBHOOK_SOURCES = [
+    {"name": "stripe", "type": "stripe", "api_key": "rk_test_helpers", "webhook_secrets": [STRIPE_WEBHOOK_SECRET]},
+    {"name": "shopify", "type": "shopify", "access_token": "shpat_helpers", "webhook_secret": SHOPIFY_WEBHOOK_SECRET},
+]
+
+
+def collect_config_dict(spool_dir: Path, warehouse: str | None = None, webhooks: bool = False) -> dict:
+    """Two events sources (WRITE_KEYS); with `webhooks`, a Stripe and a Shopify source too."""
     raw = {
         "collect": {"spool_dir": str(spool_dir), "rotate_seconds": 3600},
-        "sources": [{"name": name, "type": "events", "write_key": key} for name, key in WRITE_KEYS.items()],
+        "sources": [{"name": name, "type": "events", "write_key": key} for name, key in WRITE_KEYS.items()]
+        + (WEBHOOK_SOURCES if webhooks else []),
     }
     if warehouse:
         raw["warehouse"] = warehouse
     return raw
 
 
-def start_collect(spool_dir: Path) -> LoopbackServer:
-    return LoopbackServer(create_app(parse_config(collect_config_dict(spool_dir)))).start()
+def start_collect(spool_dir: Path, webhooks: bool = False) -> LoopbackServer:
+    return LoopbackServer(create_app(parse_config(collect_config_dict(spool_dir, webhooks=webhooks)))).start()
 
 
 def spooled_records(spool_dir: Path) -> list[dict]:
