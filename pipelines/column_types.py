@@ -38,6 +38,23 @@ class TypeConflict(ValueError):
         )
 
 
+class UnstorableValue(ValueError):
+    """A value no column type can hold as sent (a NUL in text, a time outside UTC's years)."""
+
+    def __init__(self, table: str, column: str, why: str):
+        self.table, self.column = table, column
+        super().__init__(f"column {table}.{column}: {why}; fix the sender, then run `headwater quarantine replay`")
+
+
+class TooWide(ValueError):
+    """A message with more columns than a warehouse table can take."""
+
+
+# PostgreSQL's limit is 1,600 columns a table, and dlt adds _dlt_load_id and _dlt_id
+MAX_TABLE_COLUMNS = 1_590
+MAX_ROW_COLUMNS = 1_500
+
+
 def json_kind(value: Any) -> str:
     if isinstance(value, bool):
         return "a boolean"
@@ -74,8 +91,15 @@ def warehouse_kind(data_type: str) -> str:
 
 
 def parse_timestamp(value: str) -> datetime:
+    """An ISO-8601 text as an aware datetime in UTC (naive means UTC), as the collect
+    endpoint parses it; ValueError when it is no date or falls outside the years 1-9999."""
     moment = datetime.fromisoformat(value)
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    try:
+        return moment.astimezone(timezone.utc)
+    except OverflowError:
+        raise ValueError(f"{value[:40]!r} falls outside the years 1-9999 in UTC") from None
 
 
 def coerce(table: str, column: str, kind: str, value: Any) -> Any:
@@ -83,6 +107,9 @@ def coerce(table: str, column: str, kind: str, value: Any) -> Any:
     value_type = type(value)
     if kind == TEXT:
         if value_type is str:
+            if "\x00" in value:
+                raise UnstorableValue(table, column, "the text holds a NUL character (\\u0000), which "
+                                                     "PostgreSQL cannot store")
             return value
         if value_type is bool:
             return "true" if value else "false"
@@ -99,7 +126,10 @@ def coerce(table: str, column: str, kind: str, value: Any) -> Any:
             return int(value)
     elif kind == TIMESTAMP:
         if value_type is datetime:
-            return value
+            try:
+                return value if value.tzinfo is None else value.astimezone(timezone.utc)
+            except OverflowError:
+                raise UnstorableValue(table, column, f"{value!s} falls outside the years 1-9999 in UTC") from None
         if value_type is str:
             try:
                 return parse_timestamp(value)

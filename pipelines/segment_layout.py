@@ -11,6 +11,7 @@ kept as `properties_<name>` / `traits_<name>` (Segment discards it; we never dro
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -74,20 +75,81 @@ def event_table(event: str) -> str:
     return table
 
 
-def _flatten(value: dict, prefix: str, row: dict[str, Any], taken: frozenset[str] | dict[str, Any], rename: str) -> None:
+def column_name(prefix: str, key: Any) -> str:
+    """The column for `key` inside `prefix` (`""` at the top): a blank key, which names
+    nothing, is spelled `x`, as dlt spells a name with no ASCII letter in it."""
+    name = f"{prefix}_{key}" if prefix else str(key)
+    try:
+        return snake(name)
+    except ValueError:
+        return snake(f"{prefix}_x") if prefix else "x"
+
+
+# a message's custom field never takes these columns; it is kept as `<container>_<name>`
+FIXED_COLUMNS = frozenset(STANDARD_COLUMNS.values()) | {"uuid_ts", "event", "event_text"}
+# claims from the context, then top-level extras, then properties/traits: earlier wins a tie
+CONTEXT_RANK, EXTRAS_RANK, PAYLOAD_RANK = 0, 1, 2
+
+
+# One leaf value asking for a column, as a plain tuple (the loader makes one per value):
+# (rank, inexact, key path, column, rename prefix, value). `inexact`: the column is not the
+# key path itself, so `A B` -> a_b yields to a key `a_b`. The first four order contested names.
+Claim = tuple[int, bool, tuple[str, ...], str, str, Any]
+_ORDER, _COLUMN, _RENAME, _VALUE = slice(0, 4), 3, 4, 5
+
+
+def _claims(value: dict, prefix: str, path: tuple[str, ...], rank: int, rename: str, out: list[Claim]) -> None:
     """Nested objects become `parent_child` columns; lists become JSON text; nulls no column."""
     for key, item in value.items():
         if item is None:
             continue
-        column = snake(f"{prefix}_{key}" if prefix else str(key))
+        key = str(key)
+        column = column_name(prefix, key)
         if isinstance(item, dict):
-            _flatten(item, column, row, taken, rename)
+            _claims(item, column, path + (key,), rank, rename, out)
             continue
-        if column in taken or column.startswith("_dlt"):
-            column = snake(f"{rename}_{column}")
         if isinstance(item, list):
             item = orjson.dumps(item).decode()
-        row.setdefault(column, item)
+        here = path + (key,)
+        out.append((rank, "_".join(here) != column, here, column, rename, item))
+
+
+def _suffixed(column: str, number: int) -> str:
+    return snake(f"{column}_{number}")
+
+
+def resolve_columns(taken: Iterable[str], claims: list[Claim]) -> list[str]:
+    """Each claim's own column (in claim order), chosen losslessly and deterministically.
+
+    A claim on a column the row already has (`taken`: the standard columns, `event`,
+    `group_id`...) or on dlt's `_dlt*` names is renamed `<container>_<name>`
+    (`properties_id`); then claims that still share a name are ordered (context before
+    extras before the payload, the key that *is* the name first, then by key path) and all
+    but the first get `_2`, `_3`, ..., skipping names taken by anything else, so no value
+    ever overwrites another.
+    """
+    taken = set(taken)
+    by_column: dict[str, list[int]] = {}
+    for index, claim in enumerate(claims):
+        column = claim[_COLUMN]
+        if column in taken or column in FIXED_COLUMNS or column.startswith("_dlt"):
+            column = column_name(claim[_RENAME], column)
+        by_column.setdefault(column, []).append(index)
+    names = [""] * len(claims)
+    in_use = taken | by_column.keys()
+    for column, indexes in by_column.items():
+        if len(indexes) > 1:
+            indexes.sort(key=lambda index: claims[index][_ORDER])
+        if column not in taken:
+            names[indexes[0]] = column
+            indexes = indexes[1:]
+        number = 2
+        for index in indexes:
+            while _suffixed(column, number) in in_use:
+                number += 1
+            names[index] = _suffixed(column, number)
+            in_use.add(names[index])
+    return names
 
 
 @dataclass(frozen=True)
@@ -115,12 +177,13 @@ def place(message: dict, received_at: str | None = None) -> Placement:
             common[column] = value
     if "received_at" not in common and received_at is not None:
         common["received_at"] = received_at
+    claims: list[Claim] = []
     context = message.get("context")
     if isinstance(context, dict):
-        _flatten(context, "context", common, frozenset(), "context")
+        _claims(context, "context", ("context",), CONTEXT_RANK, "context", claims)
     for key, value in message.items():  # top-level extras such as `channel`
         if key not in STRUCTURAL_KEYS and value is not None:
-            _flatten({key: value}, "", common, common, "message")
+            _claims({key: value}, "", (), EXTRAS_RANK, "message", claims)
 
     own = dict(common)
     for key, column in TYPE_COLUMNS.items():
@@ -128,19 +191,21 @@ def place(message: dict, received_at: str | None = None) -> Placement:
             own[column] = message[key]
     payload_key = PAYLOAD_KEY[message_type]
     payload = message.get(payload_key)
-
-    if message_type != "track":
-        if isinstance(payload, dict):
-            _flatten(payload, "", own, dict(own), payload_key)
-        return Placement(type_table, own)
-
-    event = message.get("event")
-    if not isinstance(event, str) or not snake(event):
-        raise ValueError("event: a track call needs an event name")
-    table = event_table(event)
-    own["event"] = table
-    own["event_text"] = event
-    event_row = dict(own)
+    if message_type == "track":
+        event = message.get("event")
+        if not isinstance(event, str) or not event.strip():
+            raise ValueError("event: a track call needs an event name")
+        table = event_table(event)
+        own["event"] = table
+        own["event_text"] = event
+    shared = len(claims)  # the context's and extras' claims: on the type table too
     if isinstance(payload, dict):
-        _flatten(payload, "", event_row, dict(own), payload_key)
+        _claims(payload, "", (), PAYLOAD_RANK, payload_key, claims)
+    names = resolve_columns(own.keys(), claims)
+    if message_type != "track":
+        own.update(zip(names, (claim[_VALUE] for claim in claims)))
+        return Placement(type_table, own)
+    event_row = dict(own)
+    event_row.update(zip(names, (claim[_VALUE] for claim in claims)))
+    own.update(zip(names[:shared], (claim[_VALUE] for claim in claims[:shared])))
     return Placement(type_table, own, table, event_row)

@@ -138,6 +138,7 @@ class SourceBatch:
 
     def refuse(self, source: str, reason: str, payload: Any, received_at: Any,
                rejected_by: str = REJECTED_BY_LOAD) -> None:
+        reason = reason.strip() or "rejected without a stated reason"  # never an empty reason
         row = quarantine_row(source, reason, payload, received_at, self.loaded_at, rejected_by)
         if row["id"] not in self._quarantine_ids:
             self._quarantine_ids.add(row["id"])
@@ -167,8 +168,9 @@ class SourceBatch:
             for _, row in rows:
                 row["uuid_ts"] = self.loaded_at
             self.tables.admit(rows)
-        except (TypeConflict, ValueError) as error:
-            self.refuse(self.schema, str(error), message, received_at)
+        except (TypeConflict, ValueError) as error:  # UnstorableValue and TooWide are ValueErrors
+            self.refuse(self.schema, str(error) or f"{type(error).__name__} placing the message", message,
+                        received_at)
             return
         if placement.type_table == "identifies" and isinstance(message.get("userId"), str):
             self.identified_users.add(message["userId"])

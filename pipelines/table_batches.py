@@ -12,7 +12,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from pipelines.column_types import ARROW_TYPES, coerce, value_kind
+from pipelines.column_types import ARROW_TYPES, MAX_ROW_COLUMNS, MAX_TABLE_COLUMNS, TooWide, coerce, value_kind
 
 
 class TableBatch:
@@ -29,8 +29,11 @@ class TableBatch:
     def typed(self, row: dict[str, Any], timestamp_columns: frozenset[str]) -> tuple[dict[str, Any], dict[str, str]]:
         """The row coerced to its columns' types, and the types of columns it would create.
 
-        Raises TypeConflict; nothing is recorded until `add`.
+        Raises TypeConflict, UnstorableValue or TooWide; nothing is recorded until `add`.
         """
+        if len(row) > MAX_ROW_COLUMNS:
+            raise TooWide(f"(message): it makes {len(row)} columns in table {self.name}, more than the "
+                          f"{MAX_ROW_COLUMNS:,} a row may have; send fewer properties or nest them in a list")
         kinds = self.kinds
         typed: dict[str, Any] = {}
         new_kinds: dict[str, str] = {}
@@ -39,6 +42,10 @@ class TableBatch:
             if kind is None:
                 kind = new_kinds[column] = value_kind(column, value, timestamp_columns)
             typed[column] = coerce(self.name, column, kind, value)
+        if new_kinds and len(kinds) + len(new_kinds) > MAX_TABLE_COLUMNS:
+            raise TooWide(f"(message): its {len(new_kinds)} new columns would give table {self.name} "
+                          f"{len(kinds) + len(new_kinds):,} columns, more than the {MAX_TABLE_COLUMNS:,} a warehouse "
+                          f"table holds; drop unused columns or send these properties nested in a list")
         return typed, new_kinds
 
     def add(self, typed: dict[str, Any], new_kinds: dict[str, str]) -> None:
