@@ -31,6 +31,7 @@ from models.profiles.config import TraitsConfig  # the traits section is owned b
 from models.audiences.config import AudiencesConfig  # owned by models/audiences
 from models.conversions.config import ConversionsConfig  # owned by models/conversions
 from destinations.config import DestinationConfig, SyncConfig, check_sync_references  # owned by destinations/
+from sources.tracking_plan.config import TrackingPlanConfig  # owned by sources/tracking_plan
 
 CONFIG_ENV = "HEADWATER_CONFIG"
 WAREHOUSE_ENV = "HEADWATER_WAREHOUSE"
@@ -154,6 +155,7 @@ class HeadwaterConfig(_Section):
     syncs: list[SyncConfig] = Field(default_factory=list)
     privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
     schedules: SchedulesConfig = Field(default_factory=SchedulesConfig)
+    tracking_plan: TrackingPlanConfig = Field(default_factory=TrackingPlanConfig)
 
     @field_validator("warehouse")
     @classmethod
@@ -167,6 +169,15 @@ class HeadwaterConfig(_Section):
     @model_validator(mode="after")
     def _syncs_name_destinations(self) -> "HeadwaterConfig":
         check_sync_references(self.destinations, self.syncs)
+        return self
+
+    @model_validator(mode="after")
+    def _plans_name_events_sources(self) -> "HeadwaterConfig":
+        events = [source.name for source in self.events_sources()]
+        for name in self.tracking_plan.sources:
+            if name not in events:
+                raise ValueError(f"tracking_plan.sources.{name}: no events source is named {name!r} "
+                                 f"(events sources: {', '.join(events) or 'none configured'})")
         return self
 
     @field_validator("sources")

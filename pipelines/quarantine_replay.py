@@ -3,7 +3,8 @@
 Why through the spool: a replayed message must pass exactly the checks a new one
 passes, and must reach the warehouse the one way everything does (the loader, with its
 dedup on `id`). So each row is re-checked with the collect endpoint's own validation and
-against the warehouse's current column types; the ones that now pass are written as a
+against the warehouse's current column types and the source's current tracking plan
+(so an event the plan held back passes once the plan, or its policy, allows it); the ones that now pass are written as a
 new closed spool file and only then deleted from `_quarantine`. The rest stay, with why.
 """
 
@@ -25,6 +26,7 @@ from pipelines.spool_loader import message_tables
 from pipelines.users_table import quote
 from sources.collect.messages import InvalidMessage, format_timestamp, normalize_message, validate
 from sources.collect.spool import SpoolWriter, encode, writer_name
+from sources.tracking_plan.enforce import Enforcer, enforcers, forget_violations
 
 
 @dataclass
@@ -37,8 +39,9 @@ class ReplayReport:
 class _Recheck:
     """Re-runs the endpoint's validation and the loader's type check for one schema."""
 
-    def __init__(self, warehouse: Warehouse, schema: str):
+    def __init__(self, warehouse: Warehouse, schema: str, plan: Enforcer | None = None):
         self.tables = message_tables(warehouse, schema)
+        self.plan = plan
 
     def message(self, row: dict[str, Any]) -> dict:
         raw = orjson.loads(row["payload"])
@@ -52,6 +55,11 @@ class _Recheck:
             message = normalize_message(raw, received_at=received_at.astimezone(timezone.utc))
         else:  # already enriched when it was spooled; enriching again would shift its timestamp
             message = _revalidate_enriched(raw)
+        if self.plan is not None:  # the plan as it is now: a held message passes once the plan allows it
+            forget_violations(message)
+            verdict = self.plan.apply(message)
+            if verdict is not None and verdict.quarantine:
+                raise ValueError(verdict.reason())
         placement = place(message, format_timestamp(received_at))
         rows = [(placement.type_table, placement.row)]
         if placement.event_table is not None:
@@ -80,6 +88,7 @@ def replay_quarantined(config: HeadwaterConfig, source: str | None = None,
     records: list[dict[str, Any]] = []
     messages_by_source: dict[str, list[dict]] = {}
     rechecks: dict[str, _Recheck] = {}
+    plans = enforcers(config.tracking_plan)
     for row in reversed(list_quarantined(config, source, limit=None, ids=ids)):  # oldest first
         if row["schema"] == UNKNOWN_SOURCE_SCHEMA and row["source"] not in configured:
             report.still_failing.append((row, f"source: {row['source']!r} is still not in the configuration"))
@@ -90,7 +99,7 @@ def replay_quarantined(config: HeadwaterConfig, source: str | None = None,
             continue
         recheck = rechecks.get(row["schema"])
         if recheck is None:
-            recheck = rechecks[row["schema"]] = _Recheck(warehouse, row["schema"])
+            recheck = rechecks[row["schema"]] = _Recheck(warehouse, row["schema"], plans.get(row["schema"]))
         try:
             message = recheck.message(row)
         except InvalidMessage as error:

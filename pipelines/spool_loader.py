@@ -33,12 +33,14 @@ from pipelines.quarantine import (
 from pipelines.segment_layout import (
     IDENTITY_COLUMNS, QUARANTINE_TABLE, TIMESTAMP_COLUMNS, TYPE_TABLES, WEBHOOKS_TABLE, place,
 )
+from pipelines.plan_violations import VIOLATIONS_TABLE, refresh_violation_counts, violation_rows, violations_table
 from pipelines.schema_lock import schema_lock
 from pipelines.table_batches import SchemaBatch
 from pipelines.users_table import quote, refresh_users
 from sources.collect.spool import backlog, claim_files, scan
 from pipelines.privacy.spool_erase import filter_record, rewrite_archive, tombstones
 from pipelines.privacy.store import store_inbox
+from sources.tracking_plan.enforce import REJECTED_BY_PLAN, Enforcer, enforcers, forget_violations
 
 INSERT_ONLY = {"disposition": "merge", "strategy": "insert-only"}
 MESSAGE_TABLES = frozenset(TYPE_TABLES.values())
@@ -66,6 +68,7 @@ class SourceLoad:
     loaded: int = 0            # messages newly stored (one per message, in its type table)
     duplicates: int = 0        # messages whose id was already loaded or seen earlier in the load
     quarantined: int = 0       # rows newly added to _quarantine
+    violations: int = 0        # tracking-plan violations newly recorded in _violations
     rows_by_table: dict[str, int] = field(default_factory=dict)
     users_refreshed: int = 0
 
@@ -123,9 +126,11 @@ def message_tables(warehouse: Warehouse, schema: str) -> SchemaBatch:
 class SourceBatch:
     """Everything one load sends to one source schema, in spool order."""
 
-    def __init__(self, schema: str, warehouse: Warehouse, loaded_at: datetime):
+    def __init__(self, schema: str, warehouse: Warehouse, loaded_at: datetime, plan: Enforcer | None = None):
         self.schema = schema
         self.loaded_at = loaded_at
+        self.plan = plan  # the source's tracking plan, for records no endpoint checked against it
+        self.violations: dict[str, dict[str, Any]] = {}
         self.tables = message_tables(warehouse, schema)
         self.seen_ids: set[str] = set()
         self.duplicates = 0
@@ -144,7 +149,11 @@ class SourceBatch:
             self._quarantine_ids.add(row["id"])
             self.quarantine.append(row)
 
-    def add_message(self, message: Any, received_at: Any) -> None:
+    def note_violations(self, message: Any, received_at: Any) -> None:
+        for row in violation_rows(message, received_at, self.loaded_at):
+            self.violations.setdefault(row["id"], row)
+
+    def add_message(self, message: Any, received_at: Any, check_plan: bool = False) -> None:
         if not isinstance(message, dict):
             self.refuse(self.schema, "(message): must be a JSON object", message, received_at)
             return
@@ -160,6 +169,13 @@ class SourceBatch:
         if message.get("type") not in TYPE_TABLES:
             self.refuse(self.schema, f"type: must be one of {', '.join(sorted(TYPE_TABLES))}", message, received_at)
             return
+        if check_plan and self.plan is not None:
+            forget_violations(message)  # an older plan's verdict; the current plan decides
+            verdict = self.plan.apply(message)
+            if verdict is not None and verdict.quarantine:
+                self.note_violations(message, received_at)
+                self.refuse(self.schema, verdict.reason(), message, received_at, REJECTED_BY_PLAN)
+                return
         try:
             placement = place(message, received_at)
             rows = [(placement.type_table, placement.row)]
@@ -172,6 +188,7 @@ class SourceBatch:
             self.refuse(self.schema, str(error) or f"{type(error).__name__} placing the message", message,
                         received_at)
             return
+        self.note_violations(message, received_at)
         if placement.type_table == "identifies" and isinstance(message.get("userId"), str):
             self.identified_users.add(message["userId"])
 
@@ -201,6 +218,8 @@ class SourceBatch:
             tables[WEBHOOKS_TABLE] = pa.Table.from_pylist(self.webhooks, schema=WEBHOOK_SCHEMA)
         if self.quarantine:
             tables[QUARANTINE_TABLE] = quarantine_table(self.quarantine)
+        if self.violations:
+            tables[VIOLATIONS_TABLE] = violations_table(list(self.violations.values()))
         return tables
 
 
@@ -224,15 +243,20 @@ def add_record(batch: SourceBatch, record: Any) -> None:
         return
     kind = record.get("kind")
     if kind == "events":
+        # spooled before this plan version (or with none): the loader applies the current plan
+        check_plan = batch.plan is not None and record.get("plan") != batch.plan.version
         for message in record.get("messages") or []:
-            batch.add_message(message, received_at)
+            batch.add_message(message, received_at, check_plan)
     elif kind == "webhook":
         batch.add_webhook(record)
     elif kind == "quarantine":
         for item in record.get("items") or []:
             item = item if isinstance(item, dict) else {"raw": item}
+            rejected_by = REJECTED_BY_PLAN if item.get("rejected_by") == REJECTED_BY_PLAN else REJECTED_BY_COLLECT
+            if rejected_by == REJECTED_BY_PLAN:
+                batch.note_violations(item.get("raw"), received_at)
             batch.refuse(source, str(item.get("reason") or "rejected by the collect endpoint"),
-                         item.get("raw"), received_at, REJECTED_BY_COLLECT)
+                         item.get("raw"), received_at, rejected_by)
     else:
         batch.refuse(source, f"kind: unknown spool record kind {kind!r}", record, received_at)
 
@@ -325,6 +349,8 @@ def load_batch(warehouse: Warehouse, batch: SourceBatch, report: SourceLoad) -> 
         names.append(WEBHOOKS_TABLE)
     if batch.quarantine:
         names.append(QUARANTINE_TABLE)
+    if batch.violations:
+        names.append(VIOLATIONS_TABLE)
     inserted = _count_inserted(warehouse, batch, names)
     for name, count in inserted.items():
         if count:
@@ -335,6 +361,7 @@ def load_batch(warehouse: Warehouse, batch: SourceBatch, report: SourceLoad) -> 
     report.loaded += new_messages
     report.duplicates += batch.duplicates + (offered - new_messages)
     report.quarantined += inserted.get(QUARANTINE_TABLE, 0)
+    report.violations += inserted.get(VIOLATIONS_TABLE, 0)
     report.users_refreshed += refresh_users(warehouse, batch.schema, batch.identified_users)
 
 
@@ -353,6 +380,7 @@ def load_files(config: HeadwaterConfig, claimed: list, report: LoadReport) -> No
     records: dict[str, list[Any]] = {}
     regulations: list[dict] = []
     deleted_people = tombstones(config.collect.spool_dir)
+    plans = enforcers(config.tracking_plan)
     tombstoned_before = report.tombstoned
     try:
         for claimed_file in claimed:
@@ -374,10 +402,12 @@ def load_files(config: HeadwaterConfig, claimed: list, report: LoadReport) -> No
             report.regulations += store_inbox(warehouse, regulations)
         for schema in sorted(records):
             with schema_lock(warehouse, schema):
-                batch = SourceBatch(schema, warehouse, loaded_at)
+                batch = SourceBatch(schema, warehouse, loaded_at, plans.get(schema))
                 for record in records[schema]:
                     add_record(batch, record)
                 load_batch(warehouse, batch, report.source(schema))
+        if plans or any(report.source(schema).violations for schema in records):
+            refresh_violation_counts(warehouse, sorted(known))
     except BaseException as error:
         for claimed_file in claimed:
             claimed_file.release()

@@ -32,6 +32,7 @@ from sources.collect.messages import (PATH_TYPES, InvalidMessage, enrich, format
                                       utc_now, validate)
 from sources.collect.metrics import CollectMetrics
 from sources.collect.storable import check_storable, pruned, scrub_write_keys, without_write_key
+from sources.tracking_plan.enforce import REJECTED_BY_PLAN, enforcers, hold_back
 
 log = logging.getLogger("headwater.collect")
 
@@ -113,6 +114,7 @@ class CollectApp:
         self.sources_by_name = {source.name: source for source in config.sources}
         self.metrics = CollectMetrics(self.spool_dir)
         self.suppressions = SuppressionList(config.privacy.suppression_file)
+        self.plans = enforcers(config.tracking_plan)  # source name -> compiled plan and policies
         self.writer_name = writer_name
         self.committer: GroupCommitter | None = None
 
@@ -293,28 +295,38 @@ class CollectApp:
 
         received_at = utc_now()
         accepted, rejected = self._prepare(messages, message_type, batch_info, received_at, scope, body)
+        plan = self.plans.get(source.name)
+        held = hold_back(plan, accepted) if plan is not None and accepted else []
         record_parts = []
         if accepted:
-            record_parts.append(spool.encode({"source": source.name, "kind": "events",
-                                              "received_at": format_timestamp(received_at), "messages": accepted}))
-        if rejected:
+            record = {"source": source.name, "kind": "events", "received_at": format_timestamp(received_at),
+                      "messages": accepted}
+            if plan is not None:
+                record["plan"] = plan.version  # the loader re-checks only batches of another plan version
+            record_parts.append(spool.encode(record))
+        if rejected or held:
             record_parts.append(spool.encode({"source": source.name, "kind": "quarantine",
                                               "received_at": format_timestamp(received_at),
                                               "items": [{"reason": r["reason"], "field": r["field"],
                                                          "index": r["index"], "raw": r.pop("raw")}
-                                                        for r in rejected]}))
+                                                        for r in rejected] + held}))
         if record_parts:
             await self.committer.commit(b"".join(record_parts))
         if rejected:
             self.metrics.messages_rejected.labels("invalid_message").inc(len(rejected))
-        if not accepted and not rejected:
-            return Reply(200, OK_BODY, JSON_HEADERS)  # every message was suppressed
-        if not accepted:
+        if held:
+            self.metrics.messages_rejected.labels(REJECTED_BY_PLAN).inc(len(held))
+        if not accepted and not held:
+            if not rejected:
+                return Reply(200, OK_BODY, JSON_HEADERS)  # every message was suppressed
             first = rejected[0]
             if kind != "batch":
                 return error_reply(400, first["reason"], field=first["field"])
             return error_reply(400, "every message in the batch is invalid", rejected=rejected)
-        self.metrics.accepted_for(source.name).inc(len(accepted))
+        # a message the plan quarantined is answered 200 as Segment Protocols does: it is stored
+        # (in _quarantine, replayable), and an SDK would only retry an error forever
+        if accepted:
+            self.metrics.accepted_for(source.name).inc(len(accepted))
         if rejected:
             return json_reply(200, {"success": True, "rejected": rejected})
         return Reply(200, OK_BODY, JSON_HEADERS)
