@@ -4,8 +4,9 @@ Why through the spool: a replayed message must pass exactly the checks a new one
 passes, and must reach the warehouse the one way everything does (the loader, with its
 dedup on `id`). So each row is re-checked with the collect endpoint's own validation and
 against the warehouse's current column types and the source's current tracking plan
-(so an event the plan held back passes once the plan, or its policy, allows it); the ones that now pass are written as a
-new closed spool file and only then deleted from `_quarantine`. The rest stay, with why.
+(so an event the plan held back passes once the plan, or its policy, allows it); the
+ones that now pass are written as a new closed spool file and only then deleted from
+`_quarantine`. The rest stay, with why.
 """
 
 from __future__ import annotations

@@ -34,10 +34,11 @@ def write_plan(folder: Path, plan: dict | None = None) -> Path:
     return path
 
 
-def plan_config(tmp_path: Path, warehouse_url: str | None, **policies: str) -> HeadwaterConfig:
-    """The collect test config (website + app) with a plan on `website` under `policies`."""
+def plan_config(tmp_path: Path, warehouse_url: str | None, plan: dict | None = None,
+                **policies: str) -> HeadwaterConfig:
+    """The collect test config (website + app) with `plan` (default PLAN) on `website` under `policies`."""
     raw = collect_config_dict(tmp_path / "spool", warehouse_url)
-    raw["tracking_plan"] = {"sources": {"website": {"plan": str(write_plan(tmp_path)), **policies}}}
+    raw["tracking_plan"] = {"sources": {"website": {"plan": str(write_plan(tmp_path, plan)), **policies}}}
     return parse_config(raw)
 
 

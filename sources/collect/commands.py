@@ -33,6 +33,9 @@ def serve(config_file: Path | None, host: str | None, port: int | None, workers:
         raise click.ClickException(
             "no events source is configured: add one to `sources` in headwater.yml, e.g.\n"
             "  sources:\n    - name: website\n      type: events\n      write_key: ${WEBSITE_WRITE_KEY}")
+    from sources.tracking_plan.enforce import enforcers
+
+    enforcers(config.tracking_plan)  # a bad plan file stops here with its field named, not in a worker
     if config_file is not None:
         os.environ["HEADWATER_CONFIG"] = str(config_file.resolve())
     host = host or config.collect.host

@@ -35,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from headwater.config import ConfigError, _describe
 
-JsonType = Literal["string", "number", "integer", "boolean", "object", "array", "null"]
+JSON_TYPES = ("string", "number", "integer", "boolean", "object", "array", "null")
 # which payload of each message type the plan describes
 PAYLOAD_OF = {"track": "properties", "page": "properties", "screen": "properties",
               "identify": "traits", "group": "traits"}
@@ -48,10 +48,19 @@ class PlanError(ConfigError):
 class PropertySchema(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    type: JsonType | list[JsonType] | None = None
+    type: Any = None
     enum: list[Any] | None = None
     pattern: str | None = None
     description: str | None = None
+
+    @field_validator("type")
+    @classmethod
+    def _json_types(cls, value: Any) -> str | list[str] | None:
+        names = [value] if isinstance(value, str) else value
+        if value is not None and (not isinstance(names, list) or not names
+                                  or any(name not in JSON_TYPES for name in names)):
+            raise ValueError(f"must be one of {', '.join(JSON_TYPES)}, or a list of them; got {value!r}")
+        return value
 
     @field_validator("pattern")
     @classmethod
