@@ -240,9 +240,13 @@ class CollectApp:
         try:
             data = inflater.decompress(body, limit + 1)
         except zlib.error:
-            raise RequestRejected(error_reply(400, "the body is not valid gzip"), "gzip") from None
+            raise RequestRejected(error_reply(400, "the body is not valid gzip", field="(body)"), "gzip") from None
         if len(data) > limit or inflater.unconsumed_tail:
             raise self._too_large(limit)
+        if not inflater.eof or inflater.unused_data:
+            # a cut stream, or a second member we would silently ignore: neither is what was sent
+            raise RequestRejected(error_reply(400, "the body must be exactly one complete gzip stream",
+                                              field="(body)"), "gzip")
         return data
 
     @staticmethod
@@ -269,7 +273,7 @@ class CollectApp:
         try:
             payload = orjson.loads(body)
         except orjson.JSONDecodeError as error:
-            reply = error_reply(400, f"the body is not valid JSON: {error.msg}")
+            reply = error_reply(400, f"the body is not valid JSON: {error.msg}", field="(body)")
             if _basic_username(headers.get(b"authorization")):
                 source = self._authenticate(headers, None)
                 raw = scrub_write_keys(body.decode("utf-8", "replace"), self.write_keys.secrets())
@@ -278,7 +282,7 @@ class CollectApp:
             raise RequestRejected(reply, "invalid_json") from None
         source = self._authenticate(headers, payload)
         if not isinstance(payload, dict):
-            raise RequestRejected(error_reply(400, "the body must be a JSON object"), "invalid_json")
+            raise RequestRejected(error_reply(400, "the body must be a JSON object", field="(body)"), "invalid_json")
 
         if kind == "batch":
             messages = payload.get("batch")

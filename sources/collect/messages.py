@@ -28,6 +28,8 @@ PATH_TYPES = {
 # field a message type cannot do without (besides userId/anonymousId)
 REQUIRED_BY_TYPE = {"track": "event", "alias": "previousId", "group": "groupId"}
 TIMESTAMP_FIELDS = ("timestamp", "sentAt", "originalTimestamp")
+# fields the loader stores as text columns of their own (pipelines/segment_layout.TYPE_COLUMNS)
+TEXT_COLUMN_FIELDS = ("name", "groupId", "previousId")
 
 
 class InvalidMessage(ValueError):
@@ -132,13 +134,12 @@ def validate(message: Any, message_type: str | None = None) -> dict:
             raise InvalidMessage("event", "must be a string")
         if required == "event" and value.isspace():
             raise InvalidMessage("event", "must not be blank")
-        if required != "event" and not isinstance(value, str):
-            message[required] = str(value)
-    name = message.get("name")  # page and screen calls: a column of their own
-    if name is not None and not isinstance(name, str):
-        if isinstance(name, bool) or not isinstance(name, (int, float)):
-            raise InvalidMessage("name", "must be a string")
-        message["name"] = str(name)
+    for name in TEXT_COLUMN_FIELDS:  # columns of their own on the type's table, whatever the type
+        value = message.get(name)
+        if value is not None and not isinstance(value, str):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise InvalidMessage(name, "must be a string")
+            message[name] = str(value)
     for name in ("properties", "traits", "context", "integrations"):
         value = message.get(name)
         if value is not None and not isinstance(value, dict):
