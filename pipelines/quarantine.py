@@ -54,6 +54,11 @@ REJECTED_BY_COLLECT = "collect"   # a raw message the endpoint refused: validate
 REJECTED_BY_LOAD = "load"         # an enriched message the loader refused: re-validated, never re-enriched
 
 
+def storable_text(text: str | None) -> str | None:
+    """Text a warehouse column can hold: a NUL (PostgreSQL refuses it) spelled as `\\u0000`."""
+    return text.replace("\x00", "\\u0000") if isinstance(text, str) else text
+
+
 def quarantine_row(source: str, reason: str, payload: Any, received_at: Any, loaded_at: datetime,
                    rejected_by: str = REJECTED_BY_LOAD) -> dict[str, Any]:
     payload_text = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS).decode()
@@ -61,10 +66,10 @@ def quarantine_row(source: str, reason: str, payload: Any, received_at: Any, loa
     message_id = payload.get("messageId") if isinstance(payload, dict) else None
     return {
         "id": digest,
-        "source": source,
-        "message_id": message_id if isinstance(message_id, str) else None,
+        "source": storable_text(source),
+        "message_id": storable_text(message_id) if isinstance(message_id, str) else None,
         "rejected_by": rejected_by,
-        "reason": reason,
+        "reason": storable_text(reason),
         "payload": payload_text,
         "received_at": _received(received_at),
         "uuid_ts": loaded_at,

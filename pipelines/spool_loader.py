@@ -197,6 +197,11 @@ class SourceBatch:
         if not isinstance(webhook_id, str) or not webhook_id:
             self.refuse(self.schema, "webhook_id: missing from the webhook record", record, record.get("received_at"))
             return
+        if any("\x00" in value for value in (webhook_id, record.get("topic"), record.get("vendor"))
+               if isinstance(value, str)):
+            self.refuse(self.schema, "webhook_id: the webhook's id or topic holds a NUL character (\\u0000), which "
+                                     "PostgreSQL cannot store", record, record.get("received_at"))
+            return
         if webhook_id not in self._webhook_ids:
             self._webhook_ids.add(webhook_id)
             received = record.get("received_at")

@@ -85,7 +85,8 @@ def good_messages(draw) -> dict:
     kind = draw(st.sampled_from(sorted(TYPE_TABLES)))
     message: dict = {"type": kind, "messageId": f"fuzz-{next(_ids)}"}
     identity = st.text(min_size=1, max_size=20) | st.integers(-2**53, 2**53)
-    message["userId" if draw(st.booleans()) else "anonymousId"] = draw(identity)
+    for field in draw(st.sampled_from([("userId",), ("anonymousId",), ("userId", "anonymousId")])):
+        message[field] = draw(identity)
     if kind == "track":
         message["event"] = draw(st.sampled_from(EVENTS) | st.text(min_size=1, max_size=8))
     elif kind == "alias":
@@ -105,9 +106,17 @@ def good_messages(draw) -> dict:
     return message
 
 
+# a value of every JSON type: each scalar field gets each in turn (a string field given an object, ...)
+JSON_TYPES = {
+    "object": st.dictionaries(names, texts, min_size=1, max_size=2), "empty object": st.just({}),
+    "list": st.lists(texts, min_size=1, max_size=2), "empty list": st.just([]), "boolean": st.booleans(),
+    "integer": st.integers(-2**63, 2**63 - 1), "float": st.floats(allow_nan=False, allow_infinity=False),
+    "text": texts, "null": st.none(), "anything": any_json,
+}
 SCALAR_FIELDS = ["type", "userId", "anonymousId", "event", "previousId", "groupId", "name", "timestamp",
                  "sentAt", "originalTimestamp", "messageId", "integrations", "writeKey"]
 CONTAINER_FIELDS = ["properties", "traits", "context"]
+SCALAR_MUTATIONS = [(field, kind) for field in SCALAR_FIELDS for kind in JSON_TYPES]
 
 
 @st.composite
@@ -115,7 +124,8 @@ def mutated_messages(draw) -> dict:
     message = draw(good_messages())
     for _ in range(draw(st.integers(1, 3))):
         if draw(st.booleans()):
-            message[draw(st.sampled_from(SCALAR_FIELDS))] = draw(any_json)
+            field, kind = draw(st.sampled_from(SCALAR_MUTATIONS))
+            message[field] = draw(JSON_TYPES[kind])
         else:
             field = draw(st.sampled_from(CONTAINER_FIELDS))
             message[field] = draw(text_objects | scalars | st.lists(texts, max_size=2)
@@ -214,6 +224,29 @@ def test_random_and_mutated_calls_and_mixed_batches_either_load_or_name_the_fiel
         door.send(path, sent, door.post(path, gzip.compress(body) if zipped else body, **headers))
 
     calls()
+    door.load_and_check()
+
+
+# one value of every JSON type, and the texts that are special somewhere (blank, a date, NUL)
+EVERY_TYPE = [{"k": "v"}, {}, ["a"], [], True, False, 0, -1.5, 2**63 - 1, "text", "", "   ", "a\x00b", None,
+              "2024-01-01T00:00:00Z", "0001-01-01T00:00:00+14:00", {"r": {"r": "deep"}}]
+
+
+@pytest.mark.parametrize("door", ["duckdb_warehouse", "postgres_warehouse"], indirect=True)
+def test_every_field_given_every_json_type_loads_or_names_the_field(door):
+    for kind in sorted(TYPE_TABLES):
+        base = {"type": kind, "userId": "u-1", "anonymousId": "a-1", "event": "Typed", "previousId": "p",
+                "groupId": "g", "properties": {"num": 1}, "traits": {"rplan": "pro"}, "context": {"rip": "x"}}
+        batch = []
+        for field in SCALAR_FIELDS + CONTAINER_FIELDS:
+            for value in EVERY_TYPE:
+                message_id = f"typed-{next(_ids)}"
+                batch.append({**base, "messageId": message_id, field: value})
+                if field == "messageId":
+                    batch[-1]["messageId"] = value
+        for start in range(0, len(batch), 100):
+            part = batch[start:start + 100]
+            door.send("/v1/batch", part, door.post("/v1/batch", orjson.dumps({"batch": part})))
     door.load_and_check()
 
 

@@ -114,3 +114,16 @@ def test_a_blank_key_in_an_old_spool_loads_as_x(tmp_path, duckdb_warehouse, key)
     write_spool_file(config, [events([track("m-1", **{key: "kept"})])])
     assert load_spool(config).loaded == 1
     assert rows(duckdb_warehouse, "website", "order_completed")[0]["x"] == "kept"
+
+
+def test_a_nul_in_an_id_is_quarantined_and_never_fails_the_load(tmp_path, warehouse):
+    config = loader_config(warehouse, tmp_path)
+    webhook = {"source": "website", "kind": "webhook", "vendor": "stripe", "topic": "charge.succeeded",
+               "webhook_id": "evt_\x00", "received_at": "2024-05-01T12:00:00Z", "raw": {"id": "evt_\x00"},
+               "messages": []}
+    write_spool_file(config, [events([track("m\x00nul"), track("m-fine")]), webhook])
+    report = load_spool(config)  # PostgreSQL's COPY refuses a NUL anywhere; the load must not
+    assert report.loaded == 1 and report.quarantined == 2
+    kept = quarantined(warehouse)
+    assert {row["message_id"] for row in kept} == {"m\\u0000nul", None}
+    assert all("NUL" in row["reason"] for row in kept)
