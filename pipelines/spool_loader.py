@@ -214,6 +214,10 @@ class SourceBatch:
                 "received_at": received_at, "payload": orjson.dumps(record.get("raw")).decode(),
                 "uuid_ts": self.loaded_at,
             })
+        if record.get("unconverted"):
+            self.refuse(self.schema, f"webhook: this {record.get('vendor')} {record.get('topic')} delivery could not be "
+                                     f"turned into Segment messages ({record['unconverted']}); its raw payload is in "
+                                     f"{WEBHOOKS_TABLE}", record.get("raw"), record.get("received_at"))
         for message in record.get("messages") or []:
             self.add_message(message, record.get("received_at"))
 

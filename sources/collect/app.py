@@ -392,7 +392,12 @@ class CollectApp:
             record = receive_webhook(entry, text_headers, body, utc_now())
         except WebhookRejected as rejected:
             raise RequestRejected(error_reply(rejected.status, rejected.message), "webhook_rejected") from None
-        await self.committer.commit(spool.encode(record))
+        try:
+            framed = spool.encode(record)
+        except orjson.JSONEncodeError:  # nested past what the spool's encoder writes (254 levels)
+            raise RequestRejected(error_reply(400, "the webhook payload nests too deeply to store", field="(body)"),
+                                  "webhook_rejected") from None
+        await self.committer.commit(framed)
         self.metrics.messages_accepted.labels(entry.name).inc(len(record.get("messages", [])))
         return Reply(200, OK_BODY, JSON_HEADERS)
 

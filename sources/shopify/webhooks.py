@@ -25,7 +25,7 @@ from typing import Any
 
 import orjson
 
-from sources.webhooks import WebhookRejected
+from sources.webhooks import WebhookRejected, converted
 
 LIBRARY = {"name": "headwater-webhooks", "version": "1"}
 TOPICS = ("orders/create", "orders/updated", "customers/create", "customers/update",
@@ -199,5 +199,5 @@ def receive(entry, headers: Mapping[str, str], body: bytes, received_at: datetim
         "source": entry.name, "kind": "webhook", "vendor": "shopify", "topic": topic, "webhook_id": webhook_id,
         "shop_domain": _header(headers, "X-Shopify-Shop-Domain"),
         "received_at": _iso(None, received_at), "raw": payload,
-        "messages": to_messages(topic, payload, webhook_id, received_at) if topic in TOPICS else [],
+        **(converted(to_messages, topic, payload, webhook_id, received_at) if topic in TOPICS else {"messages": []}),
     }

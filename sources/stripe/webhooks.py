@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from sources.webhooks import WebhookRejected
+from sources.webhooks import WebhookRejected, converted
 
 TOLERANCE_SECONDS = 300
 LIBRARY = {"name": "headwater-webhooks"}
@@ -183,4 +183,4 @@ def receive(entry, headers: Mapping[str, str], body: bytes, received_at: datetim
         raise WebhookRejected(400, "the body is not a Stripe event: it needs string fields id and type")
     return {"source": entry.name, "kind": "webhook", "vendor": "stripe", "topic": event["type"],
             "webhook_id": event["id"], "received_at": _iso(received_at), "raw": event,
-            "messages": messages_for(event, received_at)}
+            **converted(messages_for, event, received_at)}
