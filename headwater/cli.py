@@ -34,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "privacy": "pipelines.privacy.commands:privacy",
     "audience": "models.audience_commands:audience",
     "status": "dagster_project.status:status",
+    "plan": "sources.tracking_plan.commands:plan",
 }
 
 

@@ -49,6 +49,8 @@ def load(config_file: Path | None, files_per_load: int) -> None:
         return
     console.print(f"loaded {report.files} spool file(s): {report.loaded} new message(s), "
                   f"{report.duplicates} duplicate(s) skipped, {report.quarantined} quarantined")
+    if report.violations:
+        console.print(f"{report.violations} tracking-plan violation(s) recorded: see cdp.tracking_plan_violations")
     if report.torn_bytes:
         console.print(f"skipped {report.torn_bytes} byte(s) of torn records at file ends (never acknowledged)")
     table = Table("source", "table", "new rows", box=None, pad_edge=False)

@@ -96,6 +96,10 @@ class LoadReport:
     def quarantined(self) -> int:
         return sum(s.quarantined for s in self.sources.values())
 
+    @property
+    def violations(self) -> int:
+        return sum(s.violations for s in self.sources.values())
+
 
 def existing_kinds(warehouse: Warehouse, schema: str) -> dict[str, dict[str, str]]:
     """Column types already in the warehouse: they, not this batch, decide conflicts."""
@@ -389,9 +393,9 @@ def load_files(config: HeadwaterConfig, claimed: list, report: LoadReport) -> No
     records: dict[str, list[Any]] = {}
     regulations: list[dict] = []
     deleted_people = tombstones(config.collect.spool_dir)
-    plans = enforcers(config.tracking_plan)
     tombstoned_before = report.tombstoned
     try:
+        plans = enforcers(config.tracking_plan)
         for claimed_file in claimed:
             result = scan(Path(claimed_file.path).read_bytes())
             report.torn_bytes += result.torn_bytes
@@ -439,6 +443,7 @@ def load_spool(config: HeadwaterConfig, *, files_per_load: int = 8,
     endpoint cannot keep it running forever.
     """
     spool_dir = Path(config.collect.spool_dir)
+    enforcers(config.tracking_plan)  # a bad plan file is reported before any file is claimed
     waiting = backlog(spool_dir)
     total = waiting["closed"] + waiting["claimed"]
     report = LoadReport()
