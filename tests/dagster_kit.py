@@ -26,10 +26,12 @@ def project_document(warehouse_url: str, spool_dir: Path, schedules: bool = Fals
                     {"name": "app", "type": "events", "write_key": "wk_app"}, *CLOUD_SOURCES],
         **destination_sections({vendor: "http://127.0.0.1:9" for vendor in EMULATOR_APPS}),
         "schedules": {"enabled": schedules},
+        "tracking_plan": {"sources": {"website": {"plan": str(spool_dir.parent / "tracking_plan.yml")}}},
     }
 
 
 def write_project(folder: Path, warehouse_url: str, schedules: bool = False) -> Path:
     path = folder / "headwater.yml"
+    (folder / "tracking_plan.yml").write_text(yaml.safe_dump({"track": {"Order Completed": {"required": ["order_id"]}}}))
     path.write_text(yaml.safe_dump(project_document(warehouse_url, folder / "spool", schedules)))
     return path

@@ -10,6 +10,8 @@ import pytest
 
 from headwater.loopback import LoopbackServer
 from pipelines.spool_loader import load_spool
+from dagster_project.defs.checks.tracking_plan import plan_violations
+from dagster_project.lib.facts import asking
 from sources.collect.app import create_app
 from tests.collect_helpers import WRITE_KEYS
 from tests.tracking_plan_kit import BAD_EVENTS, VIOLATION_OF, good_events, plan_config
@@ -62,6 +64,8 @@ def test_allow_keeps_every_event_and_records_nothing(tmp_path, warehouse):
     _, report, ids = run(tmp_path, warehouse, {v: "allow" for v in ALL})
     assert ids["_quarantine"] == set()
     assert violations(warehouse) == set() and report.source("website").violations == 0
+    with asking(warehouse) as ask:
+        assert plan_violations(ask, "website") == (True, {"violations": 0})
     assert warehouse.query("SELECT count(*) AS n FROM cdp.tracking_plan_violations")[0]["n"] == 0
 
 
@@ -115,3 +119,14 @@ def test_drop_property_keeps_the_event_without_the_offending_property(tmp_path, 
     assert orders["bad-type"]["revenue"] == 10.5
     assert "coupon" not in orders["bad-extra"], "the unplanned property never became a column"
     assert ("bad-type", "type_mismatch", "currency", "drop_property") in violations(warehouse)
+
+
+def test_the_dagster_check_warns_about_the_last_days_violations(tmp_path, duckdb_warehouse):
+    run(tmp_path, duckdb_warehouse, {"unplanned_event": "quarantine", "missing_required": "flag",
+                                     "type_mismatch": "flag", "unplanned_property": "allow"})
+    with asking(duckdb_warehouse) as ask:
+        passed, metadata = plan_violations(ask, "website")
+        assert not passed and metadata["violations"] == 3 and metadata["quarantined"] == 1
+        assert metadata["by_violation_and_event"]["unplanned_event: Coupon Applied"] == 1
+        assert metadata["by_violation_and_event"]["missing_required: identify"] == 1
+        assert plan_violations(ask, "app") == (True, {"violations": 0})

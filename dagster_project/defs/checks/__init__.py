@@ -1,1 +1,1 @@
-"""Asset checks: raw ids unique, quarantine, source freshness, identities, audience swings, sync errors."""
+"""Asset checks: raw ids unique, quarantine, source freshness, identities, audience swings, sync errors, tracking plans kept."""
