@@ -1,8 +1,10 @@
 """Collect endpoint throughput: acknowledged events/s and latency, beside a do-nothing baseline.
 
-Runs `headwater serve` (durable: every 200 is fsync'd) and, as the baseline in the same
+Runs `headwater serve` (durable: every 200 is fsync'd), the same with a tracking plan
+enforced on every event (`headwater+plan`: the bench event's properties typed, required,
+enum- and pattern-checked, unplanned properties flagged), and, as the baseline in the same
 run, the same uvicorn setup serving an app that answers 200 without reading, parsing or
-writing. Load comes from `wrk` (apt-get install wrk) so the load generator costs as
+writing. Runs are interleaved (baseline, headwater, headwater+plan, then again). Load comes from `wrk` (apt-get install wrk) so the load generator costs as
 little CPU as possible; it still shares this machine's cores with the server, and the
 figures say so.
 
@@ -51,6 +53,15 @@ def event(index: int) -> dict:
             "timestamp": "2026-11-20T10:00:00.000Z", "sentAt": "2026-11-20T10:00:01.000Z"}
 
 
+# the bench event's plan: every rule kind the checker has, all kept by event(), so the figure
+# is the cost of checking (the common case), not of recording violations
+BENCH_PLAN = {"track": {"Product Viewed": {
+    "required": ["product_id", "price"],
+    "properties": {"product_id": {"type": "string", "pattern": "^sku-"}, "price": {"type": "number"},
+                   "currency": {"type": "string", "enum": ["EUR", "USD"]}, "category": {"type": "string"}},
+    "additionalProperties": False}}}
+KINDS = ("baseline", "headwater", "headwater+plan")
+
 SCENARIOS = {
     "single": ("/v1/track", 1, lambda: {k: v for k, v in event(1).items() if k != "type"}),
     "batch100": ("/v1/batch", 100, lambda: {"batch": [event(i) for i in range(100)]}),
@@ -97,10 +108,16 @@ class Server:
 
     def start(self) -> "Server":
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        if self.kind == "headwater":
+        if self.kind.startswith("headwater"):
             config = self.workdir / "headwater.yml"
-            config.write_text(json.dumps({"collect": {"spool_dir": str(self.spool_dir)},
-                                          "sources": [{"name": "bench", "type": "events", "write_key": WRITE_KEY}]}))
+            document = {"collect": {"spool_dir": str(self.spool_dir)},
+                        "sources": [{"name": "bench", "type": "events", "write_key": WRITE_KEY}]}
+            if self.kind == "headwater+plan":
+                (self.workdir / "plan.json").write_text(json.dumps(BENCH_PLAN))
+                document["tracking_plan"] = {"sources": {"bench": {
+                    "plan": str(self.workdir / "plan.json"), "unplanned_event": "quarantine",
+                    "missing_required": "quarantine", "type_mismatch": "flag", "unplanned_property": "flag"}}}
+            config.write_text(json.dumps(document))
             command = [sys.executable, "-m", "headwater.cli", "serve", "--config", str(config), "--port",
                        str(self.port), "--workers", str(self.workers), "--log-level", "warning"]
         else:
@@ -122,12 +139,12 @@ class Server:
         self.process.terminate()
         self.process.wait(timeout=60)
 
+    def spooled_records(self) -> list[dict]:
+        return [record for folder in (CLOSED, OPEN) for path in (self.spool_dir / folder).glob("*.hws")
+                for record in read_records(path)]
+
     def spooled_messages(self) -> int:
-        total = 0
-        for folder in (CLOSED, OPEN):
-            for path in (self.spool_dir / folder).glob("*.hws"):
-                total += sum(len(r.get("messages", [])) for r in read_records(path))
-        return total
+        return sum(len(r.get("messages", [])) for r in self.spooled_records())
 
 
 def run_once(kind: str, scenario: str, workers: int, duration: int, connections: int) -> dict:
@@ -144,11 +161,13 @@ def run_once(kind: str, scenario: str, workers: int, duration: int, connections:
             server.stop()
         result = parse_wrk(output)
         result["events_per_s"] = result["requests_per_s"] * per_request
-        if kind == "headwater":
+        if kind.startswith("headwater"):
             acknowledged = (result["requests"] - result["non_2xx"]) * per_request
             spooled = server.spooled_messages()
             # wrk counts only completed responses; every one of them must be on disk
             result["durable_check"] = "ok" if spooled >= acknowledged else f"LOST {acknowledged - spooled}"
+            if kind == "headwater+plan" and not all("plan" in r for r in server.spooled_records()):
+                result["durable_check"] += ", NOT PLAN-CHECKED"
         return result
 
 
@@ -165,8 +184,11 @@ def main() -> None:
 
     rows, raw = [], []
     for scenario in SCENARIOS:
-        for kind in ("baseline", "headwater"):
-            runs = [run_once(kind, scenario, args.workers, args.duration, args.connections) for _ in range(args.runs)]
+        runs_of: dict[str, list[dict]] = {kind: [] for kind in KINDS}
+        for _ in range(args.runs):  # interleaved, so drifting machine load hits every kind alike
+            for kind in KINDS:
+                runs_of[kind].append(run_once(kind, scenario, args.workers, args.duration, args.connections))
+        for kind, runs in runs_of.items():
             raw.append({"kind": kind, "scenario": scenario, "runs": runs})
             median = {key: statistics.median(r[key] for r in runs)
                       for key in ("events_per_s", "requests_per_s", "p50_ms", "p99_ms")}
