@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 import yaml
 
 from headwater.config import parse_config
@@ -42,6 +43,27 @@ def collect_config_dict(spool_dir: Path, warehouse: str | None = None, webhooks:
 
 def start_collect(spool_dir: Path, webhooks: bool = False) -> LoopbackServer:
     return LoopbackServer(create_app(parse_config(collect_config_dict(spool_dir, webhooks=webhooks)))).start()
+
+
+# fixtures the Tracking API tests share: import them into the test module by name
+@pytest.fixture
+def spool_dir(tmp_path):
+    return tmp_path / "spool"
+
+
+@pytest.fixture
+def server(spool_dir):
+    """A collect endpoint on loopback with the WRITE_KEYS sources, spooling to `spool_dir`."""
+    server = start_collect(spool_dir)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def client(server):
+    """An httpx client authenticated as the `website` source."""
+    with httpx.Client(base_url=server.url, auth=(WRITE_KEYS["website"], ""), timeout=10) as client:
+        yield client
 
 
 def spooled_records(spool_dir: Path) -> list[dict]:

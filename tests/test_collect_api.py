@@ -12,27 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.collect_helpers import WRITE_KEYS, spooled_messages, start_collect
+from tests.collect_helpers import WRITE_KEYS, spooled_messages
+from tests.collect_helpers import client, server, spool_dir  # noqa: F401 - fixtures
 
 KEY = WRITE_KEYS["website"]
-
-
-@pytest.fixture
-def spool_dir(tmp_path):
-    return tmp_path / "spool"
-
-
-@pytest.fixture
-def server(spool_dir):
-    server = start_collect(spool_dir)
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def client(server):
-    with httpx.Client(base_url=server.url, auth=(KEY, ""), timeout=10) as client:
-        yield client
 
 
 def stop_and_read(server, spool_dir, kind="events"):

@@ -14,20 +14,9 @@ from sources.collect.storable import MAX_DEPTH
 from sources.stripe.webhooks import signature_for
 from tests.collect_helpers import (STRIPE_WEBHOOK_SECRET, WRITE_KEYS, spooled_messages, spooled_records,
                                    start_collect)
+from tests.collect_helpers import client, server, spool_dir  # noqa: F401 - fixtures
 
 KEY = WRITE_KEYS["website"]
-
-
-@pytest.fixture
-def spool_dir(tmp_path):
-    return tmp_path / "spool"
-
-
-@pytest.fixture
-def server(spool_dir):
-    server = start_collect(spool_dir)
-    yield server
-    server.stop()
 
 
 @pytest.fixture
@@ -36,12 +25,6 @@ def webhook_server(tmp_path):
     server = start_collect(tmp_path / "webhook-spool", webhooks=True)
     yield server
     server.stop()
-
-
-@pytest.fixture
-def client(server):
-    with httpx.Client(base_url=server.url, auth=(KEY, ""), timeout=10) as client:
-        yield client
 
 
 def nested(depth: int) -> dict:

@@ -76,11 +76,12 @@ def parse_timestamp(value: Any, field: str) -> datetime:
     except ValueError:
         raise InvalidMessage(field, f"{value[:40]!r} is not an ISO-8601 date") from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    try:
-        moment.astimezone(timezone.utc)
-    except (OverflowError, ValueError):
-        raise InvalidMessage(field, f"{value[:40]!r} falls outside the years 1-9999 in UTC") from None
+        return moment.replace(tzinfo=timezone.utc)
+    if moment.year in (1, 9999):  # only there can an offset push the UTC time off the calendar
+        try:
+            moment.astimezone(timezone.utc)
+        except (OverflowError, ValueError):
+            raise InvalidMessage(field, f"{value[:40]!r} falls outside the years 1-9999 in UTC") from None
     return moment
 
 
@@ -88,9 +89,8 @@ def corrected_timestamp(received_at: datetime, sent: datetime, original: datetim
     """Segment's clock-skew correction, `receivedAt - (sentAt - timestamp)`, or InvalidMessage
     when the two device times are so far apart that the result is no date at all."""
     try:
-        corrected = received_at - (sent - original)
-        corrected.astimezone(timezone.utc)
-    except (OverflowError, ValueError):
+        corrected = received_at - (sent - original)  # received_at is UTC, so the result is too
+    except OverflowError:
         raise InvalidMessage("sentAt", "is too far from timestamp to correct the device's clock; "
                                        "send both from the same clock") from None
     return corrected
@@ -147,10 +147,7 @@ def validate(message: Any, message_type: str | None = None) -> dict:
     message_id = message.get("messageId")
     if message_id is not None and (not isinstance(message_id, str) or not message_id or len(message_id) > 200):
         raise InvalidMessage("messageId", "must be a non-empty string of at most 200 characters")
-    for name in TIMESTAMP_FIELDS:
-        if message.get(name) is not None:
-            parse_timestamp(message[name], name)
-    return message
+    return message  # the times are parsed (and range-checked) by enrich, which needs them anyway
 
 
 def enrich(

@@ -30,8 +30,74 @@ REMOVED = "[removed]"
 _WRITE_KEY_TEXT = re.compile(r'("writeKey"\s*:\s*)"(?:[^"\\]|\\.)*(?:"|\\?$)')
 
 
-def _child_path(path: str, key: Any) -> str:
-    return f"{path}.{key}" if path else str(key)
+class _Unstorable(Exception):
+    """Raised deep in the walk; the path is put together on the way out, only when it fails."""
+
+    def __init__(self, reason: str):
+        self.reason, self.keys = reason, []
+
+
+def _leaves(value: dict, depth: int) -> int:
+    """Fields of `value` that become columns, checking depth and keys on the way (the hot path:
+    one call per object, strings skipped first, no allocation unless something is wrong)."""
+    leaves = len(value)
+    for key, item in value.items():
+        if not key or key.isspace():
+            raise _Unstorable(f"has a blank key {key!r}; give every field a name")
+        kind = type(item)
+        if kind is str:
+            continue
+        try:
+            if kind is dict:
+                if depth >= MAX_DEPTH:
+                    raise _Unstorable(f"nests deeper than {MAX_DEPTH} levels; flatten it")
+                leaves += _leaves(item, depth + 1) - 1  # an object is its fields, not a column
+            elif kind is list:
+                if item:
+                    _list_depth(item, depth + 1)
+            elif item is None:
+                leaves -= 1  # a null makes no column
+        except _Unstorable as error:
+            error.keys.append(key)
+            raise
+    return leaves
+
+
+def _list_depth(value: list, depth: int) -> None:
+    for index, item in enumerate(value):
+        kind = type(item)
+        if kind is dict or kind is list:
+            if depth >= MAX_DEPTH:
+                raise _Unstorable(f"nests deeper than {MAX_DEPTH} levels; flatten it")
+            try:
+                if kind is dict:
+                    _leaves(item, depth + 1)
+                else:
+                    _list_depth(item, depth + 1)
+            except _Unstorable as error:
+                error.keys.append(index)
+                raise
+
+
+def _nul_path(value: Any) -> list | None:
+    """The keys down to the first NUL in a key or string, or None (a rare, slow path)."""
+    if isinstance(value, str):
+        return [] if NUL in value else None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        if isinstance(key, str) and NUL in key:
+            return [repr(key)]
+        found = _nul_path(item)
+        if found is not None:
+            return [key, *found]
+    return None
+
+
+def _path(keys: list) -> str:
+    path = ""
+    for key in keys:
+        path = f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}" if path else str(key)
+    return path
 
 
 def check_storable(message: dict, may_hold_nul: bool = True) -> None:
@@ -40,37 +106,15 @@ def check_storable(message: dict, may_hold_nul: bool = True) -> None:
     `may_hold_nul=False` skips the NUL checks: the caller saw no `\\u0000` in the raw body
     (JSON cannot carry a NUL any other way), which is the common case and saves work.
     """
-    leaves = 0
-    stack: list[tuple[Any, str, int]] = [(message, "", 1)]
-    while stack:
-        container, path, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            raise InvalidMessage(path, f"nests deeper than {MAX_DEPTH} levels; flatten it")
-        if type(container) is dict:
-            for key, value in container.items():
-                if not key or key.isspace():
-                    raise InvalidMessage(path or "(message)", f"has a blank key {key!r}; give every field a name")
-                if may_hold_nul and NUL in key:
-                    raise InvalidMessage(_child_path(path, repr(key)), "the key contains a NUL character (\\u0000)")
-                kind = type(value)
-                if kind is dict or kind is list:
-                    stack.append((value, _child_path(path, key), depth + 1))
-                    if kind is list:
-                        leaves += 1
-                    continue
-                if value is not None:
-                    leaves += 1
-                if may_hold_nul and kind is str and NUL in value:
-                    raise InvalidMessage(_child_path(path, key), "contains a NUL character (\\u0000), "
-                                                                 "which a warehouse cannot store")
-        else:
-            for index, value in enumerate(container):
-                kind = type(value)
-                if kind is dict or kind is list:
-                    stack.append((value, f"{path}[{index}]", depth + 1))
-                elif may_hold_nul and kind is str and NUL in value:
-                    raise InvalidMessage(f"{path}[{index}]", "contains a NUL character (\\u0000), "
-                                                             "which a warehouse cannot store")
+    try:
+        leaves = _leaves(message, 1)
+    except _Unstorable as error:
+        # the walk appended keys innermost first; the key of a blank-key object is its parent
+        raise InvalidMessage(_path(error.keys[::-1]) or "(message)", error.reason) from None
+    if may_hold_nul:
+        found = _nul_path(message)
+        if found is not None:
+            raise InvalidMessage(_path(found), "contains a NUL character (\\u0000), which a warehouse cannot store")
     if leaves > MAX_COLUMNS:
         raise InvalidMessage("(message)", f"has {leaves} fields, more than the {MAX_COLUMNS} that can become "
                                           f"columns; send fewer properties or nest them in a list")
