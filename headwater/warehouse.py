@@ -59,7 +59,7 @@ class Warehouse:
         """dlt's local working folder for pipelines loading this warehouse.
 
         dlt keeps pipeline state in the warehouse itself; the local folder only holds
-        packages in flight. One folder per warehouse keeps runs against different
+        packages in flight (loaded ones are removed after each pull: pipelines.load_packages). One folder per warehouse keeps runs against different
         warehouses (tests, a demo beside production) from sharing one pipeline folder.
         """
         if self.is_duckdb:

@@ -12,9 +12,14 @@ has one), so the person's rows are found wherever they are, by these rules:
    the identity graph traced to them (every Segment table of a source shares the messageId);
 4. dlt child tables follow their root (`_dlt_root_id`), and a row referencing a deleted row
    follows it (`charge`, `order_id` -> the deleted charges, orders);
-5. JSON text columns (`payload`: webhooks, quarantine) contain one of their values.
+5. JSON text columns (`payload`: webhooks, quarantine) contain one of their values;
+6. a derived row naming its raw row (`row_id` beside `source` and `source_table` or
+   `identity_table`, as every staging model keeps) follows that row: when the raw row is
+   theirs, so is every value the models took from it (`trait_values`, `page_views`,
+   `purchase_observations`), and the next build cannot bring their purchase back;
+7. key/value tables (`value` beside `trait`, `key` or `id_type`) hold one of their values.
 
-Rules 3-4 grow with what matched, so `find` runs to a fixed point. Audit tables and dlt's
+Rules 3, 4 and 6 grow with what matched, so `find` runs to a fixed point. Audit tables and dlt's
 own bookkeeping are never touched.
 """
 
@@ -34,6 +39,9 @@ PERSON_COLUMNS = ("user_id", "anonymous_id", "previous_id", "email", "email_addr
 IDENTITY_TABLES = frozenset({"users", "customers", "members"})
 ROW_KEY_COLUMNS = ("id", "conversion_id", "_dlt_id")   # what a matched row is known by elsewhere
 PAYLOAD_COLUMNS = frozenset({"payload"})
+RAW_ROW_TABLE_COLUMNS = ("source_table", "identity_table")   # beside `source` and `row_id`: the raw row's table
+KEY_COLUMNS_OF_VALUES = frozenset({"trait", "key", "id_type"})  # beside `value`: a key/value table
+MIN_VALUE_LENGTH = 6   # shorter key/value values ("42", "US") are not a person's
 MAX_ROUNDS = 5
 
 Table = tuple[str, str]
@@ -110,6 +118,11 @@ class Matches:
                 add(_in(text, {v for (s, _), by in self.keys.items() if s == schema for v in by.get("_dlt_id", ())}))
             elif column in PAYLOAD_COLUMNS:
                 add(self._payload_condition(column))
+            elif plain == "row_id" and "source" in columns:
+                add(self._raw_row_condition(columns))
+            elif plain == "value" and KEY_COLUMNS_OF_VALUES & set(columns):
+                add(_in(f"LOWER(TRIM({text}))", person.emails | {v.strip().lower() for v in person.raw_values
+                                                                if len(v.strip()) >= MIN_VALUE_LENGTH}))
             else:
                 referenced = [(s, t) for (s, t) in self.keys if s == schema and t != name and
                               plain in (_singular(t), _singular(t) + "_id")]
@@ -131,6 +144,34 @@ class Matches:
 
     def _all_keys(self, column: str) -> set[str]:
         return {value for by in self.keys.values() for value in by.get(column, ())}
+
+    def _raw_row_condition(self, columns: dict[str, str]) -> tuple[str, list] | None:
+        """Rows derived from a raw row already matched (or traced to the person by the graph)."""
+        raw_keys: dict[Table, set[str]] = {}
+        for table, by_column in self.keys.items():
+            if by_column.get("id"):
+                raw_keys.setdefault(table, set()).update(by_column["id"])
+        for table, row_ids in self.person.row_ids.items():
+            raw_keys.setdefault(table, set()).update(row_ids)
+        table_columns = [c for c in RAW_ROW_TABLE_COLUMNS if c in columns]
+        parts, params = [], []
+        for (source, table), ids in sorted(raw_keys.items()):
+            if not ids:
+                continue
+            marks = ", ".join(["%s"] * len(ids))
+            where_table = " OR ".join(f"{quote(c)} = %s" for c in table_columns)
+            if where_table:
+                parts.append(f"({quote('source')} = %s AND ({where_table}) AND CAST({quote('row_id')} AS VARCHAR) "
+                             f"IN ({marks}))")
+                params += [source, *[table] * len(table_columns), *sorted(ids)]
+            elif any(_looks_like_message_id(i) for i in ids):   # events' rows share the messageId across tables
+                ids = {i for i in ids if _looks_like_message_id(i)}
+                parts.append(f"({quote('source')} = %s AND CAST({quote('row_id')} AS VARCHAR) "
+                             f"IN ({', '.join(['%s'] * len(ids))}))")
+                params += [source, *sorted(ids)]
+        if not parts:
+            return None
+        return " OR ".join(parts), params
 
     def _payload_condition(self, column: str) -> tuple[str, list] | None:
         """JSON text holding one of the person's values as a whole JSON string."""

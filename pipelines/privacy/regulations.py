@@ -20,6 +20,7 @@ import orjson
 from headwater.config import ConfigError, HeadwaterConfig
 from headwater.suppression import write_suppression_file
 from headwater.warehouse import Warehouse
+from pipelines.load_packages import remove_loaded_packages
 from pipelines.privacy import vault
 from pipelines.privacy.compaction import CompactionError
 from pipelines.privacy.erase import ErasureReport, compact_after, erase_person
@@ -122,6 +123,9 @@ def submit(config: HeadwaterConfig, regulation: str, identifiers: list[str], *, 
         report.rows_deleted = erased.rows
         files, messages = rewrite_archive(spool_dir, tombstones(spool_dir))
         _step(session, report, "delete", "spool archive", "succeeded", messages, detail=f"{files} file(s) rewritten")
+        packages = remove_loaded_packages(warehouse.dlt_working_dir())
+        _step(session, report, "delete", "dlt working folder", "succeeded", packages,
+              detail=f"{packages} loaded package(s) removed")
         rows_found = sum(matches.counts.values())
     _compact(config, warehouse, report, erased)
     _propagate(config, warehouse, report, targets, timing)
