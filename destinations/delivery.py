@@ -26,6 +26,9 @@ from destinations.base import Batch, Destination, DestinationAuthError, HttpRequ
 RETRYABLE_TRANSPORT = (httpx.TransportError,)
 
 
+FATAL_STATUSES = frozenset({401, 403})   # credentials or permissions: stop the run at once
+
+
 @dataclass
 class Timing:
     """Real time by default; `VirtualTime` in tests."""
@@ -136,6 +139,18 @@ class Deliverer:
         self.semaphore = asyncio.Semaphore(concurrency or destination.concurrency)
         self.limiter = RateLimiter(rate or destination.requests_per_second, self.timing)
         self.report = DeliveryReport()
+        # the run's first request goes alone: a wrong key then costs one request, not one per
+        # concurrent slot (see _first_answer)
+        self._first_sent = False
+        self._first_answered = asyncio.Event()
+
+    async def _first_answer(self) -> bool:
+        """Wait until the run's first request is answered; True for the caller that sends it."""
+        if not self._first_sent:
+            self._first_sent = True
+            return True
+        await self._first_answered.wait()
+        return False
 
     async def deliver(self, batches: list[Batch]) -> DeliveryReport:
         await asyncio.gather(*(self._deliver_batch(batch, top=True) for batch in batches))
@@ -161,7 +176,7 @@ class Deliverer:
             found = await self._send_with_retries(lookup, batch, count_sent=False, lookup=True)
             if found.kind != "ok":
                 if found.kind == "fatal":
-                    self.report.fatal = self.destination.redact(f"{found.code}: {found.message}")
+                    self.report.fatal = self.report.fatal or self.destination.redact(f"{found.code}: {found.message}")
                 self._fail(batch, found.code, found.message)
                 return
         request = self.destination.build_request(batch, self.context)
@@ -193,7 +208,7 @@ class Deliverer:
             else:
                 await asyncio.gather(self._deliver_batch(first), self._deliver_batch(second))
         elif outcome.kind == "fatal":
-            self.report.fatal = self.destination.redact(f"{outcome.code}: {outcome.message}")
+            self.report.fatal = self.report.fatal or self.destination.redact(f"{outcome.code}: {outcome.message}")
             self._fail(batch, outcome.code, outcome.message)
         else:
             self._fail(batch, outcome.code, outcome.message)
@@ -210,10 +225,15 @@ class Deliverer:
                                  lookup: bool = False) -> Outcome:
         outcome = Outcome("retry", "not_sent", "no attempt made")
         for attempt in range(self.max_attempts):
+            if self.report.fatal:   # another batch hit a credential error: nothing more is sent
+                return Outcome("fatal", "not_sent", self.report.fatal)
             if attempt:
                 self.report.retries += 1
+            first = await self._first_answer()
             async with self.semaphore:
                 await self.limiter.wait()
+                if self.report.fatal:
+                    return Outcome("fatal", "not_sent", self.report.fatal)
                 self.report.requests += 1
                 try:
                     response = await self.client.request(
@@ -224,12 +244,22 @@ class Deliverer:
                 except RETRYABLE_TRANSPORT as error:
                     outcome = Outcome("retry", "network", f"{error.__class__.__name__} talking to {self.destination.base_url}")
                     response = None
+                finally:
+                    if first:
+                        self._first_answered.set()
                 if response is not None:
                     if count_sent:
                         self.report.sent += len(batch)
                         count_sent = False
-                    outcome = (self._read_lookup(response, batch) if lookup
-                               else self.destination.parse_response(response, batch))
+                    if response.status_code in FATAL_STATUSES:
+                        # the vendor refused the credentials: fatal whatever the destination's own
+                        # reading, so no destination halves a batch or retries against a 401
+                        outcome = Destination.parse_response(self.destination, response, batch)
+                    else:
+                        outcome = (self._read_lookup(response, batch) if lookup
+                                   else self.destination.parse_response(response, batch))
+            if outcome.kind == "fatal" and not self.report.fatal:
+                self.report.fatal = self.destination.redact(f"{outcome.code}: {outcome.message}")
             if outcome.kind != "retry":
                 return outcome
             await self.timing.sleep(self._delay(outcome, attempt))
