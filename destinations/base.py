@@ -216,6 +216,11 @@ class Destination:
     def auth_headers(self) -> dict[str, str]:
         return {}
 
+    def send_headers(self, content: bytes | None, wall: float) -> dict[str, str]:
+        """Headers computed as each attempt is sent (a signature over a timestamp): a retry
+        delayed by Retry-After must not arrive with a stale stamp. `wall` is Unix time."""
+        return {}
+
     def prepare(self, row: dict[str, Any], action: Action) -> dict[str, Any]:
         """One source row (destination field -> value) as the vendor's item; raise SkipRow to skip."""
         raise NotImplementedError

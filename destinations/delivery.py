@@ -36,6 +36,7 @@ class Timing:
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     clock: Callable[[], float] = time.monotonic
     jitter: Callable[[], float] = random.random
+    wall: Callable[[], float] = time.time   # Unix time for what is stamped into a request as it is sent
 
 
 class VirtualTime(Timing):
@@ -43,8 +44,10 @@ class VirtualTime(Timing):
 
     def __init__(self) -> None:
         self.now = 0.0
+        self.started = time.time()
         self.waits: list[float] = []
-        super().__init__(sleep=self._sleep, clock=lambda: self.now, jitter=lambda: 0.5)
+        super().__init__(sleep=self._sleep, clock=lambda: self.now, jitter=lambda: 0.5,
+                         wall=lambda: self.started + self.now)
 
     async def _sleep(self, seconds: float) -> None:
         self.waits.append(seconds)
@@ -235,12 +238,14 @@ class Deliverer:
                 if self.report.fatal:
                     return Outcome("fatal", "not_sent", self.report.fatal)
                 self.report.requests += 1
+                content = request.content()
                 try:
                     response = await self.client.request(
                         request.method, request.url, params=request.params or None,
                         headers={**request.headers, **self.destination.auth_headers(),
+                                 **self.destination.send_headers(content, self.timing.wall()),
                                  **({"Content-Type": request.content_type()} if request.body is not None else {})},
-                        content=request.content())
+                        content=content)
                 except RETRYABLE_TRANSPORT as error:
                     outcome = Outcome("retry", "network", f"{error.__class__.__name__} talking to {self.destination.base_url}")
                     response = None

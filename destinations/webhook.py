@@ -62,11 +62,15 @@ class Webhook(Destination):
         body = {"sync": context.sync_name, "action": batch.action,
                 "rows": [{"key": key, "fields": item} for key, item in zip(batch.keys, batch.items)]}
         idempotency = hashlib.sha256(orjson.dumps([context.sync_name, batch.action, batch.keys, batch.fingerprints])).hexdigest()
-        timestamp = str(int(self.clock()))
-        signature = sign(self.credentials.signing_secret.get_secret_value(), timestamp, orjson.dumps(body))
         return HttpRequest("POST", self.base_url + self.settings.path, body=body,
-                           headers={TIMESTAMP_HEADER: timestamp, SIGNATURE_HEADER: signature,
-                                    "Idempotency-Key": idempotency})
+                           headers={"Idempotency-Key": idempotency})
+
+    def send_headers(self, content: bytes | None, wall: float) -> dict[str, str]:
+        """Signed as sent, each attempt anew: a retry after Retry-After stays inside the
+        receiver's tolerance for the timestamp."""
+        timestamp = str(int(wall))
+        return {TIMESTAMP_HEADER: timestamp,
+                SIGNATURE_HEADER: sign(self.credentials.signing_secret.get_secret_value(), timestamp, content or b"")}
 
     async def check_credentials(self, client: httpx.AsyncClient) -> str:
         body = orjson.dumps({"sync": None, "action": "ping", "rows": []})

@@ -49,3 +49,25 @@ def test_slack_does_not_halve_a_message_refused_with_401(duckdb_warehouse):
         report = run_sync(cfg, "sales_slack", timing=VirtualTime())
     assert report.status == "failed"
     assert len(control.requests) == 1 and control.bodies == []
+
+
+def test_a_webhook_retry_after_a_long_retry_after_is_signed_when_sent(duckdb_warehouse):
+    """The receiver (real emulator, 300 s tolerance) lives on the same virtual clock as the engine:
+    six throttled attempts (Retry-After 60 s each) put the last retry 360 s after the request was
+    built, and it is accepted only because it is signed anew."""
+    from destinations.emulators import webhook as webhook_emulator
+
+    timing = VirtualTime()
+    control = DestinationControl()
+    with LoopbackServer(webhook_emulator.create_app(control=control, now=timing.wall)) as hook:
+        create_cdp(duckdb_warehouse, [profile(i) for i in range(2)], [("vip", f"p{i:05d}") for i in range(2)])
+        cfg = sync_config(
+            duckdb_warehouse,
+            {"name": "hook", "type": "webhook", "base_url": hook.url,
+             "credentials": {"signing_secret": "webhook-secret"}, "settings": {"path": "/headwater"}},
+            {"name": "vip_hook", "source": {"audience": "vip"}, "destination": "hook", "mode": "mirror"})
+        control.throttle(6, retry_after=60)
+        report = run_sync(cfg, "vip_hook", timing=timing)
+    assert timing.waits == [60.0] * 6 and sum(timing.waits) > webhook_emulator.TOLERANCE_SECONDS
+    assert report.status == "succeeded" and report.retries == 6
+    assert control.members["vip_hook"] == {"p00000", "p00001"}
