@@ -20,6 +20,8 @@ import httpx
 import orjson
 from pydantic import BaseModel, ConfigDict, SecretStr
 
+from headwater.redaction import redact
+
 Action = Literal["upsert", "remove"]
 Encoding = Literal["json", "form", "ndjson"]
 
@@ -205,9 +207,8 @@ class Destination:
         self._runtime_secrets.append(value)
 
     def redact(self, text: str) -> str:
-        for secret in sorted(self.secrets(), key=len, reverse=True):
-            text = text.replace(secret, "***")
-        return text
+        """Secrets out of text in every form they are sent in (headwater.redaction)."""
+        return redact(text, self.secrets())
 
     # --- what each vendor fills in ------------------------------------------------------------
     async def authorize(self, client: httpx.AsyncClient) -> None:

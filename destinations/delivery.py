@@ -22,6 +22,7 @@ import httpx
 import orjson
 
 from destinations.base import Batch, Destination, DestinationAuthError, HttpRequest, Outcome, RunContext
+from headwater.redaction import redact
 
 RETRYABLE_TRANSPORT = (httpx.TransportError,)
 
@@ -116,11 +117,7 @@ def _redact_header(name: str, value: str, secrets: list[str]) -> str:
 
 def _redact(value: Any, secrets: list[str]) -> Any:
     if isinstance(value, str):
-        for secret in sorted(secrets, key=len, reverse=True):
-            if value == secret:
-                return "***"
-            value = value.replace(secret, "***")
-        return value
+        return redact(value, secrets)
     if isinstance(value, dict):
         return {k: ("***" if k in ("access_token", "client_secret", "refresh_token") else _redact(v, secrets))
                 for k, v in value.items()}

@@ -17,6 +17,7 @@ from rich.table import Table
 
 from headwater.cli import UserError
 from headwater.config import HeadwaterConfig
+from headwater.redaction import redact, secret_values
 from headwater.runtime import cli_config, config_option
 from pipelines.cloud_sources import SOURCE_FACTORIES, SourceRunReport, run_sources
 from sources.vendor_http import VendorError
@@ -77,6 +78,7 @@ def pull(names: tuple[str, ...], config_file: Path | None) -> None:
                 message = user_facing_cause(error)
                 if message is None:
                     raise
+                message = redact(message, secret_values(entry))   # a vendor may echo the token back
                 failures.append(f"{entry.name}: {message}")
                 errors.print(f"error: {entry.name}: {message}", markup=False, soft_wrap=True)
                 continue

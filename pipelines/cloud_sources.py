@@ -8,13 +8,14 @@ any machine can run the next increment.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import dlt
 
 from headwater.config import HeadwaterConfig
 from headwater.import_target import import_target
 from headwater.warehouse import Warehouse
-from pipelines.load_packages import remove_loaded_packages
+from pipelines.load_packages import forget_run_trace, remove_loaded_packages
 
 # source type -> "module:function(config_entry) -> dlt source"
 SOURCE_FACTORIES: dict[str, str] = {
@@ -49,9 +50,12 @@ def cloud_pipeline(entry, warehouse: Warehouse) -> dlt.Pipeline:
 
 def run_source(entry, warehouse: Warehouse) -> SourceRunReport:
     pipeline = cloud_pipeline(entry, warehouse)
-    pipeline.run(build_source(entry))
+    try:
+        pipeline.run(build_source(entry))
+        normalized = pipeline.last_trace.last_normalize_info
+    finally:
+        forget_run_trace(Path(pipeline.working_dir))
     remove_loaded_packages(warehouse.dlt_working_dir())
-    normalized = pipeline.last_trace.last_normalize_info
     counts = dict(normalized.row_counts) if normalized else {}
     return SourceRunReport(entry.name, {t: n for t, n in counts.items() if not t.startswith("_dlt")})
 

@@ -26,3 +26,10 @@ def remove_loaded_packages(working_dir: Path) -> int:
     for folder in folders:
         shutil.rmtree(folder, ignore_errors=True)
     return len(folders)
+
+
+def forget_run_trace(pipeline_dir: Path) -> None:
+    """Remove dlt's pickled trace of the last run: it keeps the run's exceptions word for word,
+    and a vendor error may echo the API key back (issue 17). The counts a pull reports are read
+    from the trace in memory before this."""
+    (pipeline_dir / "trace.pickle").unlink(missing_ok=True)

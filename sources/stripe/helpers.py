@@ -22,6 +22,8 @@ def describe_stripe_error(response: httpx.Response) -> str:
         error = response.json()["error"]
     except (ValueError, KeyError, TypeError):
         return response.text[:200]
+    if not isinstance(error, dict):   # not Stripe's shape (a proxy, a wrong base_url): say what came
+        return str(error)[:200]
     param = f" (param {error['param']})" if error.get("param") else ""
     return f"{error.get('type', 'error')}: {error.get('message', '')}{param}"
 
