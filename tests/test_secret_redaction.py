@@ -103,3 +103,18 @@ def test_pull_prints_a_vendor_error_echoing_the_key_without_the_key(tmp_path, mo
     assert leaks(result.output) == []
     files = {p: p.read_bytes().decode("utf-8", "replace") for p in tmp_path.rglob("*") if p.is_file()}
     assert {str(p): leaks(text) for p, text in files.items() if leaks(text)} == {}
+
+
+@pytest.mark.parametrize("raw", [
+    {"destinations": [{"name": "k", "type": "klaviyo_list", "credentials": {"api_key": CANARY, "bogus": CANARY},
+                       "settings": {"list_id": "x"}}]},
+    {"destinations": [{"name": "m", "type": "mixpanel_events", "credentials": {"api_secret": [CANARY]}}]},
+    {"sources": [{"name": "s", "type": "stripe", "api_key": {"key": CANARY}}]},
+    {"sources": [{"name": "w", "type": "events", "write_key": [CANARY]}]},
+], ids=["unknown-field-beside-a-key", "key-of-wrong-type", "source-key-as-object", "write-key-as-list"])
+def test_config_errors_name_the_field_never_the_secret(raw):
+    from headwater.config import ConfigError, parse_config
+
+    with pytest.raises(ConfigError) as error:
+        parse_config(raw)
+    assert leaks(str(error.value)) == [] and "headwater.yml is not valid" in str(error.value)
