@@ -25,6 +25,13 @@ ARROW_TYPES: dict[str, pa.DataType] = {
 }
 
 
+def keyed_arrow_schema(**columns: str) -> pa.Schema:
+    """The Arrow schema of a bookkeeping table the loader writes (quarantine, webhooks,
+    violations): column name -> our type name, the first column the non-null key."""
+    names = list(columns)
+    return pa.schema([pa.field(name, ARROW_TYPES[kind], nullable=name != names[0]) for name, kind in columns.items()])
+
+
 class TypeConflict(ValueError):
     """A value its column cannot hold; the message goes to `_quarantine` with this reason."""
 

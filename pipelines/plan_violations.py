@@ -18,25 +18,16 @@ from typing import Any
 import pyarrow as pa
 
 from headwater.warehouse import Warehouse
-from pipelines.column_types import ARROW_TYPES, TEXT, TIMESTAMP, parse_timestamp
+from pipelines.column_types import TEXT, TIMESTAMP, keyed_arrow_schema, parse_timestamp
 from pipelines.users_table import quote
 from sources.tracking_plan.enforce import recorded_violations
 
 VIOLATIONS_TABLE = "_violations"
 COUNTS_SCHEMA, COUNTS_TABLE = "cdp", "tracking_plan_violations"
 
-VIOLATIONS_ARROW = pa.schema([
-    pa.field("id", ARROW_TYPES[TEXT], nullable=False),
-    pa.field("message_id", ARROW_TYPES[TEXT]),
-    pa.field("message_type", ARROW_TYPES[TEXT]),
-    pa.field("event", ARROW_TYPES[TEXT]),
-    pa.field("property", ARROW_TYPES[TEXT]),
-    pa.field("violation", ARROW_TYPES[TEXT]),
-    pa.field("policy", ARROW_TYPES[TEXT]),
-    pa.field("description", ARROW_TYPES[TEXT]),
-    pa.field("received_at", ARROW_TYPES[TIMESTAMP]),
-    pa.field("uuid_ts", ARROW_TYPES[TIMESTAMP]),
-])
+VIOLATIONS_ARROW = keyed_arrow_schema(id=TEXT, message_id=TEXT, message_type=TEXT, event=TEXT,
+                                      property=TEXT, violation=TEXT, policy=TEXT, description=TEXT,
+                                      received_at=TIMESTAMP, uuid_ts=TIMESTAMP)
 
 COUNTS_COLUMNS = ("source TEXT, message_type TEXT, event TEXT, property TEXT, violation TEXT, day DATE, "
                   "violations BIGINT, quarantined BIGINT")

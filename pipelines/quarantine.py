@@ -21,23 +21,15 @@ import pyarrow as pa
 
 from headwater.config import HeadwaterConfig
 from headwater.warehouse import Warehouse
-from pipelines.column_types import ARROW_TYPES, TEXT, TIMESTAMP, parse_timestamp
+from pipelines.column_types import TEXT, TIMESTAMP, keyed_arrow_schema, parse_timestamp
 from pipelines.segment_layout import QUARANTINE_TABLE
 from pipelines.users_table import quote
 
 # whole spool records whose `source` is not configured land here, never in a guessed schema
 UNKNOWN_SOURCE_SCHEMA = "headwater"
 
-QUARANTINE_SCHEMA = pa.schema([
-    pa.field("id", ARROW_TYPES[TEXT], nullable=False),
-    pa.field("source", ARROW_TYPES[TEXT]),
-    pa.field("message_id", ARROW_TYPES[TEXT]),
-    pa.field("rejected_by", ARROW_TYPES[TEXT]),
-    pa.field("reason", ARROW_TYPES[TEXT]),
-    pa.field("payload", ARROW_TYPES[TEXT]),
-    pa.field("received_at", ARROW_TYPES[TIMESTAMP]),
-    pa.field("uuid_ts", ARROW_TYPES[TIMESTAMP]),
-])
+QUARANTINE_SCHEMA = keyed_arrow_schema(id=TEXT, source=TEXT, message_id=TEXT, rejected_by=TEXT,
+                                       reason=TEXT, payload=TEXT, received_at=TIMESTAMP, uuid_ts=TIMESTAMP)
 
 
 def _received(value: Any) -> datetime | None:

@@ -25,7 +25,7 @@ import pyarrow as pa
 from headwater.config import HeadwaterConfig
 from headwater.warehouse import Warehouse, fetch_dicts
 from pipelines.column_types import (
-    ARROW_TYPES, BIGINT, BOOLEAN, DOUBLE, TEXT, TIMESTAMP, TypeConflict, parse_timestamp, warehouse_kind,
+    BIGINT, BOOLEAN, DOUBLE, TEXT, TIMESTAMP, TypeConflict, keyed_arrow_schema, parse_timestamp, warehouse_kind,
 )
 from pipelines.quarantine import (
     REJECTED_BY_COLLECT, REJECTED_BY_LOAD, UNKNOWN_SOURCE_SCHEMA, quarantine_row, quarantine_table,
@@ -45,14 +45,8 @@ from sources.tracking_plan.enforce import REJECTED_BY_PLAN, Enforcer, enforcers,
 INSERT_ONLY = {"disposition": "merge", "strategy": "insert-only"}
 MESSAGE_TABLES = frozenset(TYPE_TABLES.values())
 
-WEBHOOK_SCHEMA = pa.schema([
-    pa.field("id", ARROW_TYPES[TEXT], nullable=False),
-    pa.field("vendor", ARROW_TYPES[TEXT]),
-    pa.field("topic", ARROW_TYPES[TEXT]),
-    pa.field("received_at", ARROW_TYPES[TIMESTAMP]),
-    pa.field("payload", ARROW_TYPES[TEXT]),
-    pa.field("uuid_ts", ARROW_TYPES[TIMESTAMP]),
-])
+WEBHOOK_SCHEMA = keyed_arrow_schema(id=TEXT, vendor=TEXT, topic=TEXT, received_at=TIMESTAMP, payload=TEXT,
+                                    uuid_ts=TIMESTAMP)
 
 
 class LoadError(Exception):
