@@ -133,6 +133,34 @@ class AmplitudeEvents(_Amplitude):
     def idempotency_key(self, item: dict[str, Any]) -> str | None:
         return item["insert_id"]
 
+    stream_types = frozenset({"track", "page", "screen"})
+
+    def stream_item(self, view: Any) -> dict[str, Any]:
+        """HTTP V2 event: user_id and/or device_id (anonymousId), event_properties as sent, the
+        identify-style traits of context.traits as user_properties, messageId as insert_id."""
+        millis = epoch_ms(view.timestamp)
+        if millis is None:
+            raise SkipRow("timestamp: missing or not a time")
+        event: dict[str, Any] = {"event_type": view.name, "time": millis, "insert_id": view.message_id}
+        for key, value in (("user_id", view.user_id), ("device_id", view.anonymous_id)):
+            if value and len(value) >= self.settings.min_id_length:
+                event[key] = value
+        if "user_id" not in event and "device_id" not in event:
+            raise SkipRow(f"userId and anonymousId: neither has {self.settings.min_id_length} characters; "
+                          "Amplitude needs one (settings.min_id_length)")
+        if view.properties:
+            event["event_properties"] = json_safe(view.properties)
+        if view.traits:
+            event["user_properties"] = json_safe(view.traits)
+        if view.revenue is not None:
+            try:
+                event["revenue"] = float(view.revenue)
+            except (TypeError, ValueError):
+                pass
+        if view.ip:
+            event["ip"] = view.ip
+        return event
+
     def build_request(self, batch: Batch, context: RunContext) -> HttpRequest:
         body: dict[str, Any] = {"api_key": self.api_key(), "events": batch.items}
         if self.settings.min_id_length != 5:
@@ -190,6 +218,19 @@ class AmplitudeIdentify(_Amplitude):
         if flag:
             values[flag] = True
         return {"user_id": str(row["user_id"]), "user_properties": {"$set": values}}
+
+    stream_types = frozenset({"identify"})
+
+    def stream_item(self, view: Any) -> dict[str, Any]:
+        """An identify as `$set` of its traits on the user (and device) it names."""
+        if not view.user_id and not view.anonymous_id:
+            raise SkipRow("userId and anonymousId: both missing; Amplitude identifies a user or a device")
+        item: dict[str, Any] = {"user_properties": {"$set": json_safe(view.traits)}}
+        if view.user_id:
+            item["user_id"] = view.user_id
+        if view.anonymous_id:
+            item["device_id"] = view.anonymous_id
+        return item
 
     def build_request(self, batch: Batch, context: RunContext) -> HttpRequest:
         return HttpRequest("POST", f"{self.base_url}/identify", {}, {"api_key": self.api_key(),

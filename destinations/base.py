@@ -182,6 +182,8 @@ class Destination:
     identifier_fields: ClassVar[tuple[str, ...]] = ()
     emulator: ClassVar[str] = ""                     # "module:factory" of its local emulator
     open_mapping: ClassVar[bool] = False             # any field may be mapped (webhook, slack)
+    # the Segment message types an event stream may send here (destinations.streams); empty: none
+    stream_types: ClassVar[frozenset[str]] = frozenset()
 
     Settings: ClassVar[type[BaseModel]] = DestinationSettings
     Credentials: ClassVar[type[BaseModel]] = NoCredentials
@@ -283,6 +285,20 @@ class Destination:
     def parse_deletion_response(self, response: httpx.Response, batch: Batch) -> Outcome:
         """How the vendor answered a deletion call; override when "not found" means "already gone"."""
         return self.parse_response(response, batch)
+
+    def stream_item(self, view: Any) -> dict[str, Any]:
+        """One streamed event (a destinations.streams.events.EventView) as the vendor's item, in
+        the vendor's own model of that message type; raise SkipRow for events it must not get."""
+        raise NotImplementedError(f"{self.type_name} does not take event streams")
+
+    def stream_batch_size(self) -> int:
+        """Events per streamed request: the vendor's batch size unless its stream differs."""
+        return self.action_batch_size("upsert")
+
+    def stream_request(self, batch: Batch, context: RunContext) -> HttpRequest | None:
+        """The request for a batch of streamed items; the sync request unless the vendor's
+        stream differs (Slack posts one message per event, not a summary)."""
+        return self.build_request(batch, context)
 
     def idempotency_key(self, item: dict[str, Any]) -> str | None:
         """The vendor's dedup key inside an item, stable across retries (event_id, order_id)."""

@@ -81,6 +81,7 @@ class DeliveryReport:
     sent: int = 0                      # rows in requests that reached the vendor
     succeeded: int = 0
     failed: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)  # (key, action) -> (code, msg)
+    transient: set[tuple[str, str]] = field(default_factory=set)  # failed keys still retryable (retries ran out)
     requests: int = 0
     retries: int = 0
     fatal: str | None = None
@@ -132,8 +133,11 @@ class Deliverer:
     def __init__(self, destination: Destination, client: httpx.AsyncClient | None, context: RunContext, *,
                  timing: Timing | None = None, concurrency: int | None = None, rate: float | None = None,
                  max_attempts: int = 8, backoff_base: float = 0.5, backoff_cap: float = 60.0,
-                 plan: PlanWriter | None = None):
+                 plan: PlanWriter | None = None,
+                 build: Callable[[Batch, RunContext], HttpRequest | None] | None = None):
         self.destination, self.client, self.context, self.plan = destination, client, context, plan
+        # syncs send destination.build_request; event streams send destination.stream_request
+        self.build = build or destination.build_request
         self.timing = timing or Timing()
         self.max_attempts, self.backoff_base, self.backoff_cap = max_attempts, backoff_base, backoff_cap
         self.semaphore = asyncio.Semaphore(concurrency or destination.concurrency)
@@ -179,7 +183,7 @@ class Deliverer:
                     self.report.fatal = self.report.fatal or self.destination.redact(f"{found.code}: {found.message}")
                 self._fail(batch, found.code, found.message)
                 return
-        request = self.destination.build_request(batch, self.context)
+        request = self.build(batch, self.context)
         if request is None:  # the lookup showed nothing to change at the vendor
             self.report.succeeded += len(batch)
             return
@@ -211,6 +215,8 @@ class Deliverer:
             self.report.fatal = self.report.fatal or self.destination.redact(f"{outcome.code}: {outcome.message}")
             self._fail(batch, outcome.code, outcome.message)
         else:
+            if outcome.kind == "retry":
+                self.report.transient.update((key, batch.action) for key in batch.keys)
             self._fail(batch, outcome.code, outcome.message)
 
     def _fail(self, batch: Batch, code: str, message: str) -> None:

@@ -90,3 +90,19 @@ def audience_property(template: str, audience: Any) -> str | None:
     if audience is None or str(audience) == "":
         return None
     return template.format(audience=re.sub(r"[^A-Za-z0-9_]", "_", str(audience)))
+
+
+_PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+
+
+def render_template(template: str, fields: dict[str, Any]) -> str:
+    """`{email|user_id} bought for {revenue} {currency}`: each `{a|b}` is the first of the fields
+    that is set, empty when none is; no expression language, so a template cannot run code."""
+    def one(match: re.Match) -> str:
+        for name in match.group(1).split("|"):
+            value = fields.get(name.strip())
+            if value not in (None, ""):
+                return str(json_safe(value))
+        return ""
+
+    return _PLACEHOLDER.sub(one, template)

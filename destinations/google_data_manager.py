@@ -245,6 +245,16 @@ class GoogleConversions(_DataManager):
     def idempotency_key(self, item: dict[str, Any]) -> str | None:
         return item.get("transactionId")
 
+    stream_types = frozenset({"track"})
+
+    def stream_item(self, view: Any) -> dict[str, Any]:
+        """A tracked conversion (filter the stream to its events, e.g. Order Completed): the order id
+        (else the messageId) is the transactionId Google deduplicates on; gclid from properties."""
+        row = {"transaction_id": view.order_id or view.message_id, "event_time": view.timestamp,
+               "value": view.revenue, "currency": view.currency, "email": view.email, "phone": view.phone,
+               **{key: view.properties.get(key) for key in ("gclid", "gbraid", "wbraid")}}
+        return self.prepare(row, "upsert")
+
     def build_request(self, batch: Batch, context: RunContext) -> HttpRequest:
         return HttpRequest("POST", f"{self.base_url}/v1/events:ingest",
                            body={"destinations": [self.destination_body()], "events": batch.items, "encoding": "HEX"})

@@ -242,6 +242,20 @@ class KlaviyoEvents(_Klaviyo):
     def idempotency_key(self, item: dict[str, Any]) -> str | None:
         return item["data"]["attributes"]["unique_id"]
 
+    stream_types = frozenset({"track", "page"})
+
+    def stream_item(self, view: Any) -> dict[str, Any]:
+        """An event as a Klaviyo metric of the same name with every property; messageId is the
+        unique_id Klaviyo deduplicates on."""
+        row = {"unique_id": view.message_id, "email": view.email, "phone_number": view.phone,
+               "external_id": view.user_id, "time": view.timestamp, "value": view.revenue,
+               "currency": view.currency, "order_id": view.order_id}
+        item = self.prepare(row, "upsert")
+        attributes = item["data"]["attributes"]
+        attributes["metric"]["data"]["attributes"]["name"] = view.name
+        attributes["properties"] = {**json_safe(view.properties), **attributes["properties"]}
+        return item
+
     def build_request(self, batch: Batch, context: RunContext) -> HttpRequest:
         [item] = batch.items
         return HttpRequest("POST", f"{self.base_url}/api/events", self._headers(), item)

@@ -99,6 +99,14 @@ class MailchimpAudience(Destination):
             member["tags"] = [self.settings.tag.format(audience=row.get("audience") or "")]
         return member
 
+    stream_types = frozenset({"identify", "track"})
+
+    def stream_item(self, view: Any) -> dict[str, Any]:
+        """The event's person as a list member (status and tag from settings): workflows use it
+        to subscribe or tag a buyer."""
+        return self.prepare({"email_address": view.email, "first_name": view.first_name,
+                             "last_name": view.last_name, "phone": view.phone, "audience": None}, "upsert")
+
     def build_request(self, batch: Batch, context: RunContext) -> HttpRequest:
         if batch.action == "remove":
             return HttpRequest("POST", f"{self.base_url}/batches", {}, {"operations": batch.items})

@@ -96,6 +96,13 @@ _USER_DATA_HASHED = {"email": "em", "phone": "ph", "first_name": "fn", "last_nam
                      "state": "st", "postal_code": "zp", "country": "country", "external_id": "external_id"}
 
 
+# Segment's e-commerce spec -> Meta's standard events
+STREAM_EVENT_NAMES = {
+    "Order Completed": "Purchase", "Product Added": "AddToCart", "Checkout Started": "InitiateCheckout",
+    "Product Viewed": "ViewContent", "Products Searched": "Search", "Signed Up": "CompleteRegistration",
+    "Payment Info Entered": "AddPaymentInfo", "Product Added to Wishlist": "AddToWishlist"}
+
+
 class MetaConversions(_MetaBase):
     type_name = "meta_conversions"
     batch_size = 1000
@@ -137,6 +144,21 @@ class MetaConversions(_MetaBase):
                                     ("order_id", row.get("order_id"))) if v is not None}
         if custom:
             event["custom_data"] = custom
+        return event
+
+    stream_types = frozenset({"track", "page"})
+
+    def stream_item(self, view: Any) -> dict[str, Any]:
+        """Segment's e-commerce events as Meta's standard events (Order Completed -> Purchase),
+        others as custom events of their own name, a page as PageView; messageId is the event_id
+        Meta deduplicates on (with the pixel's, when the browser sends the same id)."""
+        row = {"event_id": view.message_id, "event_time": view.timestamp, "value": view.revenue,
+               "currency": view.currency, "order_id": view.order_id, "email": view.email, "phone": view.phone,
+               "first_name": view.first_name, "last_name": view.last_name, "city": view.city,
+               "country": view.country, "external_id": view.user_id, "ip": view.ip, "user_agent": view.user_agent,
+               "fbp": view.properties.get("fbp"), "fbc": view.properties.get("fbc"), "event_source_url": view.page_url}
+        event = self.prepare(row, "upsert")
+        event["event_name"] = "PageView" if view.type == "page" else STREAM_EVENT_NAMES.get(view.event, view.event)
         return event
 
     def idempotency_key(self, item: dict[str, Any]) -> str | None:

@@ -145,6 +145,29 @@ class MixpanelEvents(_MixpanelDeletion):
     def idempotency_key(self, item: dict[str, Any]) -> str | None:
         return item["properties"]["$insert_id"]
 
+    stream_types = frozenset({"track", "page", "screen"})
+
+    def stream_item(self, view: Any) -> dict[str, Any]:
+        """Every property as sent; a page is "Viewed Home Page" as in Segment's Mixpanel mapping;
+        the messageId is the `$insert_id`, so a resent event counts once."""
+        millis = epoch_ms(view.timestamp)
+        if millis is None:
+            raise SkipRow("timestamp: missing or not a time")
+        if not view.person:
+            raise SkipRow("userId and anonymousId: both missing; Mixpanel attributes every event to a distinct_id")
+        properties = {key: json_safe(value) for key, value in view.properties.items()}
+        properties.update({"time": millis, "distinct_id": view.person,
+                           "$insert_id": dedup_key(view.message_id or f"{view.person}-{millis}", INSERT_ID_MAX)})
+        if view.user_id:
+            properties["$user_id"] = view.user_id
+        if view.anonymous_id:
+            properties["$device_id"] = view.anonymous_id
+        if view.page_url:
+            properties.setdefault("$current_url", view.page_url)
+        if view.ip:
+            properties["ip"] = view.ip
+        return {"event": view.name, "properties": properties}
+
     def build_request(self, batch: Batch, context: RunContext) -> HttpRequest:
         return HttpRequest("POST", f"{self.base_url}/import", {"Accept": "application/json"}, batch.items,
                            params=self._params())
@@ -213,6 +236,21 @@ class MixpanelProfiles(_MixpanelDeletion):
             values[flag] = True
         update["$set"] = values
         return update
+
+    stream_types = frozenset({"identify"})
+    _VIEW_RESERVED = {"email": "$email", "phone": "$phone", "first_name": "$first_name", "last_name": "$last_name",
+                      "city": "$city", "country": "$country_code"}
+    _TRAIT_SPELLINGS = frozenset({"email", "phone", "firstName", "first_name", "lastName", "last_name", "city",
+                                  "country", "address"})
+
+    def stream_item(self, view: Any) -> dict[str, Any]:
+        """An identify as a profile `$set` of its traits (Mixpanel's reserved names for the known ones)."""
+        if not view.user_id:
+            raise SkipRow("userId: missing; Mixpanel keeps profiles for identified users only")
+        values = {key: json_safe(value) for key, value in view.traits.items() if key not in self._TRAIT_SPELLINGS}
+        values.update({name: getattr(view, field) for field, name in self._VIEW_RESERVED.items() if getattr(view, field)})
+        return {"$token": self.credentials.project_token.get_secret_value(), "$distinct_id": view.user_id,
+                "$ip": view.ip or "0", "$set": values}
 
     def build_request(self, batch: Batch, context: RunContext) -> HttpRequest:
         return HttpRequest("POST", f"{self.base_url}/engage", {"Accept": "application/json"}, batch.items,

@@ -13,8 +13,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from pydantic import BaseModel, ConfigDict, SecretStr
+from pydantic import BaseModel, Field, ConfigDict, SecretStr
 
+from destinations.event_fields import render_template
 from destinations.base import (Batch, CredentialProblem, Destination, DestinationSettings, HttpRequest, Outcome,
                                RunContext, retry_after)
 
@@ -26,6 +27,8 @@ class SlackCredentials(BaseModel):
 
 class SlackSettings(DestinationSettings):
     title: str | None = None
+    text: str = Field("{name} by {email|user_id|anonymous_id}",
+                      description="an event stream's message: {field} of the event, {a|b} the first one set")
 
 
 class Slack(Destination):
@@ -69,6 +72,19 @@ class Slack(Destination):
             worth = ", ".join(f"{amount:,.2f} {currency}".strip() for currency, amount in sorted(totals.items()))
             noun = "new or changed rows" if batch.action == "upsert" else "rows removed"
             text = f"{title}: {count} {noun}" + (f" worth {worth}" if worth else "") + f" (sync {context.sync_name})"
+        return HttpRequest("POST", self.url(), body={"text": text})
+
+    stream_types = frozenset({"track", "page", "screen", "identify", "group", "alias"})
+
+    def stream_item(self, view: Any) -> dict[str, Any]:
+        return {"text": render_template(self.settings.text, view.fields())}
+
+    def stream_batch_size(self) -> int:
+        return 1
+
+    def stream_request(self, batch: Batch, context: RunContext) -> HttpRequest:
+        """One alert per event: the forwarder sends Slack batches of one."""
+        text = "\n".join(item["text"] for item in batch.items)
         return HttpRequest("POST", self.url(), body={"text": text})
 
     def parse_response(self, response: httpx.Response, batch: Batch) -> Outcome:

@@ -88,6 +88,14 @@ class TikTokEventsSettings(DestinationSettings):
     test_event_code: str | None = None
 
 
+# Segment's e-commerce spec -> TikTok's standard events
+STREAM_EVENT_NAMES = {
+    "Order Completed": "CompletePayment", "Order Placed": "PlaceAnOrder", "Product Added": "AddToCart",
+    "Checkout Started": "InitiateCheckout", "Product Viewed": "ViewContent", "Products Searched": "Search",
+    "Signed Up": "CompleteRegistration", "Payment Info Entered": "AddPaymentInfo",
+    "Product Added to Wishlist": "AddToWishlist"}
+
+
 class TikTokEvents(_TikTok):
     type_name = "tiktok_events"
     batch_size = 1000
@@ -115,6 +123,19 @@ class TikTokEvents(_TikTok):
             event["properties"] = properties
         if row.get("page_url"):
             event["page"] = {"url": str(row["page_url"])}
+        return event
+
+    stream_types = frozenset({"track", "page"})
+
+    def stream_item(self, view: Any) -> dict[str, Any]:
+        """Segment's e-commerce events as TikTok's standard events (Order Completed ->
+        CompletePayment), a page as Pageview; messageId is the event_id TikTok deduplicates on."""
+        row = {"event_id": view.message_id, "event_time": view.timestamp, "value": view.revenue,
+               "currency": view.currency, "order_id": view.order_id, "email": view.email, "phone": view.phone,
+               "external_id": view.user_id, "ttclid": view.properties.get("ttclid"), "ip": view.ip,
+               "user_agent": view.user_agent, "page_url": view.page_url}
+        event = self.prepare(row, "upsert")
+        event["event"] = "Pageview" if view.type == "page" else STREAM_EVENT_NAMES.get(view.event, view.event)
         return event
 
     def idempotency_key(self, item: dict[str, Any]) -> str | None:

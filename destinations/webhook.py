@@ -58,6 +58,12 @@ class Webhook(Destination):
     def prepare(self, row: dict[str, Any], action: str) -> dict[str, Any]:
         return {k: _jsonable(v) for k, v in row.items()}
 
+    stream_types = frozenset({"track", "page", "screen", "identify", "group", "alias"})
+
+    def stream_item(self, view: Any) -> dict[str, Any]:
+        """The whole message as sent (after the stream's filters and transformation)."""
+        return {k: _jsonable(v) if not isinstance(v, (dict, list)) else v for k, v in view.message.items()}
+
     def build_request(self, batch: Batch, context: RunContext) -> HttpRequest:
         body = {"sync": context.sync_name, "action": batch.action,
                 "rows": [{"key": key, "fields": item} for key, item in zip(batch.keys, batch.items)]}

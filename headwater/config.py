@@ -32,6 +32,7 @@ from models.audiences.config import AudiencesConfig  # owned by models/audiences
 from models.conversions.config import ConversionsConfig  # owned by models/conversions
 from destinations.config import DestinationConfig, SyncConfig, check_sync_references  # owned by destinations/
 from sources.tracking_plan.config import TrackingPlanConfig  # owned by sources/tracking_plan
+from destinations.streams.config import StreamConfig, WorkflowConfig, check_stream_references  # owned by destinations/streams
 
 CONFIG_ENV = "HEADWATER_CONFIG"
 WAREHOUSE_ENV = "HEADWATER_WAREHOUSE"
@@ -156,6 +157,8 @@ class HeadwaterConfig(_Section):
     privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
     schedules: SchedulesConfig = Field(default_factory=SchedulesConfig)
     tracking_plan: TrackingPlanConfig = Field(default_factory=TrackingPlanConfig)
+    streams: list[StreamConfig] = Field(default_factory=list)
+    workflows: list[WorkflowConfig] = Field(default_factory=list)
 
     @field_validator("warehouse")
     @classmethod
@@ -169,6 +172,12 @@ class HeadwaterConfig(_Section):
     @model_validator(mode="after")
     def _syncs_name_destinations(self) -> "HeadwaterConfig":
         check_sync_references(self.destinations, self.syncs)
+        return self
+
+    @model_validator(mode="after")
+    def _streams_name_what_exists(self) -> "HeadwaterConfig":
+        check_stream_references(self.streams, self.workflows, [d.name for d in self.destinations],
+                                [s.name for s in self.events_sources()], list(self.audiences.active()))
         return self
 
     @model_validator(mode="after")

@@ -422,7 +422,8 @@ def load_files(config: HeadwaterConfig, claimed: list, report: LoadReport) -> No
             raise LoadError(f"loading into {warehouse.safe_url()} failed: {_cause(error)}") from error
         raise
     for claimed_file in claimed:
-        claimed_file.done(archive=config.collect.archive)
+        # event streams and workflows read loaded files too: archived, they leave once all have passed
+        claimed_file.done(archive=config.collect.archive or bool(config.streams or config.workflows))
     if config.collect.archive and report.tombstoned > tombstoned_before:
         rewrite_archive(config.collect.spool_dir, deleted_people)  # archives keep no deleted person either
     report.files += len(claimed)

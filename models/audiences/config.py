@@ -20,7 +20,6 @@ disables them.
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Annotated, Any, Literal, Union
 
@@ -28,8 +27,8 @@ from pydantic_core import PydanticUndefined
 from pydantic import (BaseModel, ConfigDict, Discriminator, Field, RootModel, Tag, ValidationError,
                       field_validator, model_validator)
 
-Scalar = Union[bool, int, float, str]
-Operator = Literal["=", "!=", ">", ">=", "<", "<=", "in", "not_in", "contains", "is_set", "is_not_set"]
+from headwater.conditions import Comparison, Operator, PropertyFilter, Scalar  # noqa: F401 - the shared language
+
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
@@ -38,35 +37,7 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
 
-class _Comparison(_Strict):
-    """`op` and `value` as trait and property conditions share them."""
-
-    op: Operator = "="
-    value: Scalar | list[Scalar] | None = None
-
-    @model_validator(mode="after")
-    def _value_fits_op(self):
-        if self.op in ("is_set", "is_not_set"):
-            if self.value is not None:
-                raise ValueError(f"op {self.op} takes no value; remove value")
-            return self
-        if self.value is None:
-            raise ValueError(f"op {self.op!r} needs a value")
-        if self.op in ("in", "not_in") and not isinstance(self.value, list):
-            raise ValueError(f"op {self.op} needs a list value, e.g. value: [a, b]")
-        if self.op not in ("in", "not_in") and isinstance(self.value, list):
-            raise ValueError(f"op {self.op!r} compares with one value; use op: in for a list")
-        values = self.value if isinstance(self.value, list) else [self.value]
-        if not values:
-            raise ValueError(f"op {self.op} needs at least one value")
-        if any(isinstance(v, float) and not math.isfinite(v) for v in values):
-            raise ValueError("value must be a finite number")
-        if self.op == "contains" and not isinstance(self.value, str):
-            raise ValueError("op contains needs a text value")
-        return self
-
-
-class TraitCondition(_Comparison):
+class TraitCondition(Comparison):
     """A column of cdp.profiles (a trait or computed trait) compared with a value."""
 
     trait: str
@@ -76,19 +47,6 @@ class TraitCondition(_Comparison):
     def _column_name(cls, value: str) -> str:
         if not _COLUMN.match(value):
             raise ValueError(f"{value!r} is not a column name of cdp.profiles (letters, digits and '_')")
-        return value
-
-
-class PropertyFilter(_Comparison):
-    """A property of the event (as sent, e.g. `orderId` or `currency`) compared with a value."""
-
-    property: str
-
-    @field_validator("property")
-    @classmethod
-    def _not_empty(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("property names an event property and cannot be empty")
         return value
 
 

@@ -1,0 +1,110 @@
+"""`headwater stream`: every enabled stream and workflow side by side, until stopped.
+
+Each stream (and the workflow engine) runs as its own task over its own cursors; this module
+starts them, copies their state to the warehouse now and then, removes archived spool files
+every reader has passed (unless `collect.archive` keeps them), and reports progress.
+Imports destinations.streams and sources.collect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+from destinations.delivery import Timing
+from destinations.streams.forwarder import StreamRunner
+from destinations.streams.publish import try_publish
+from destinations.streams.state import StreamState
+from headwater.config import HeadwaterConfig
+from headwater.suppression import SuppressionList
+from headwater.warehouse import Warehouse
+from sources.collect.spool import ARCHIVE
+from sources.collect.tail import SpoolTail
+
+log = logging.getLogger("headwater.streams")
+
+
+def readers(config: HeadwaterConfig) -> list[str]:
+    """The cursor names that must pass a spool file before it may leave: streams and workflows."""
+    names = [s.name for s in config.streams if s.enabled]
+    if any(w.enabled for w in config.workflows):
+        from destinations.streams.workflows import WORKFLOW_READER
+
+        names.append(WORKFLOW_READER)
+    return names
+
+
+def retire_passed_files(config: HeadwaterConfig, state: StreamState) -> list[str]:
+    """Delete archived spool files every reader has finished (they were kept only for streams)."""
+    if config.collect.archive:
+        return []
+    names = readers(config)
+    cursors = {name: state.cursors(name) for name in names}
+    retired = []
+    folder = Path(config.collect.spool_dir) / ARCHIVE
+    for file, where in SpoolTail(config.collect.spool_dir).files().items():
+        if where != ARCHIVE:
+            continue
+        if all(cursors[name].get(file, (0, False))[1] for name in names):
+            try:
+                os.unlink(folder / file)
+            except FileNotFoundError:
+                pass
+            state.forget_file(file)
+            retired.append(file)
+    return retired
+
+
+def build_runners(config: HeadwaterConfig, state: StreamState, names: list[str] | None = None, **options) -> list:
+    suppression = SuppressionList(config.privacy.suppression_file)
+    runners: list = [StreamRunner(config, stream, state, suppression=suppression, **options)
+                     for stream in config.streams if stream.enabled and (not names or stream.name in names)]
+    if any(w.enabled for w in config.workflows) and not names:
+        from destinations.streams.workflows import WorkflowEngine
+
+        runners.append(WorkflowEngine(config, state, suppression=suppression, **options))
+    return runners
+
+
+async def run_streams(config: HeadwaterConfig, stop: asyncio.Event, *, names: list[str] | None = None,
+                      transport: httpx.AsyncBaseTransport | None = None, timing: Timing | None = None,
+                      poll_seconds: float = 0.05, publish_seconds: float = 10.0,
+                      progress: Callable[[list], None] | None = None, state: StreamState | None = None) -> None:
+    state = state or StreamState(config.collect.spool_dir)
+    runners = build_runners(config, state, names, transport=transport, timing=timing)
+    warehouse = Warehouse(config.warehouse)
+    tasks = [asyncio.create_task(runner.run(stop, poll_seconds), name=getattr(runner, "name", "stream"))
+             for runner in runners]
+
+    async def housekeeping() -> None:
+        last = 0.0
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(stop.wait(), 1.0)
+            except asyncio.TimeoutError:
+                pass
+            retire_passed_files(config, state)
+            if progress is not None:
+                progress(runners)
+            if time.monotonic() - last >= publish_seconds:
+                last = time.monotonic()
+                await asyncio.to_thread(try_publish, warehouse, state)
+
+    keeper = asyncio.create_task(housekeeping())
+    try:
+        done, _ = await asyncio.wait(tasks + [keeper], return_when=asyncio.FIRST_EXCEPTION)
+        for task in done:
+            if task.exception() is not None:
+                raise task.exception()
+    finally:
+        stop.set()
+        for task in tasks + [keeper]:
+            task.cancel()
+        await asyncio.gather(*tasks, keeper, return_exceptions=True)
+        try_publish(warehouse, state)
