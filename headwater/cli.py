@@ -35,6 +35,7 @@ COMMANDS: dict[str, str] = {
     "audience": "models.audience_commands:audience",
     "status": "dagster_project.status:status",
     "plan": "sources.tracking_plan.commands:plan",
+    "stream": "destinations.streams.commands:stream",
 }
 
 

@@ -68,18 +68,25 @@ class ConsentGate:
         self._pending.clear()
         self.changes = []
 
+    def observe(self, message: dict[str, Any]) -> None:
+        """Remember the consent a message states; every message is observed, whether or not
+        the stream forwards it (an identify withdrawing consent matters to a track stream)."""
+        stated = signals(message)
+        if not stated:
+            return
+        at = str(message.get("timestamp") or message.get("receivedAt") or utc_now())
+        for identifier in identifiers(message):
+            for name, granted in stated.items():
+                self._pending[(identifier, name)] = granted
+                self.changes.append((identifier, name, granted, at))
+
     def reason_to_skip(self, message: dict[str, Any], category: str) -> str | None:
-        """None when the event may go; else why not (`suppressed`, `consent:<category>`)."""
+        """None when the event may go; else why not (`suppressed`, `consent:<category>`).
+        Call `observe` on the message first."""
         if self.suppression is not None and self.suppression.suppresses(message):
             return "suppressed"
         ids = identifiers(message)
         stated = signals(message)
-        if stated:
-            at = str(message.get("timestamp") or message.get("receivedAt") or utc_now())
-            for identifier in ids:
-                for name, granted in stated.items():
-                    self._pending[(identifier, name)] = granted
-                    self.changes.append((identifier, name, granted, at))
         if category == "none":
             return None
         if category in stated:

@@ -70,7 +70,97 @@ def dead_letter_id(stream: str, key: str) -> str:
     return hashlib.sha256(f"{stream}|{key}".encode()).hexdigest()[:32]
 
 
-class StreamRunner:
+class SpoolFollower:
+    """Follows every spool file from its own cursors; a subclass says what a chunk of frames
+    becomes (`consume`) and what it does between chunks (`idle`)."""
+
+    name: str
+    gate: ConsentGate
+
+    def __init__(self, config: HeadwaterConfig, name: str, state: StreamState, start: str,
+                 suppression: SuppressionList | None, chunk_events: int):
+        self.config, self.name, self.state, self.start = config, name, state, start
+        self.tail = SpoolTail(config.collect.spool_dir)
+        suppression = suppression or SuppressionList(config.privacy.suppression_file)
+        self.gate = ConsentGate(state, suppression, config.traits.consent_default)
+        self.chunk_events = chunk_events
+        self.status = "starting"
+
+    async def __aenter__(self):
+        self._start_position()
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        pass
+
+    async def run(self, stop: asyncio.Event, poll_seconds: float = 0.05) -> None:
+        async with self:
+            while not stop.is_set():
+                report = await self.step()
+                await self.idle()
+                if not report.frames:
+                    try:
+                        await asyncio.wait_for(stop.wait(), poll_seconds)
+                    except asyncio.TimeoutError:
+                        pass
+
+    async def idle(self) -> None:
+        """Work that is due whether or not events came (workflow waits ending)."""
+
+    def _start_position(self) -> None:
+        """`start: latest` on a reader that never ran: what is in the spool now counts as passed."""
+        if self.start != "latest" or self.state.cursors(self.name):
+            return
+        for name in self.tail.files():
+            where = self.tail.locate(name)
+            if where is not None:
+                size = where[0].stat().st_size
+                self.state.commit(self.name, (name, size, where[1] != "open"))
+
+    async def step(self) -> StepReport:
+        """One chunk from every file with unread events; returns what it consumed."""
+        total = StepReport()
+        cursors = self.state.cursors(self.name)
+        for name in sorted(self.tail.files()):
+            offset, finished = cursors.get(name, (0, False))
+            if finished:
+                continue
+            report = await self.forward_chunk(name, offset)
+            total.frames += report.frames
+            total.counts.update(report.counts)
+        return total
+
+    async def forward_chunk(self, name: str, offset: int) -> StepReport:
+        read = self.tail.read(name, offset, CHUNK_BYTES)
+        report = StepReport()
+        if read.missing:
+            log.warning("%s: spool file %s was removed before it was read to the end", self.name, name)
+            self.state.forget_file(name)
+            return report
+        frames = read.frames
+        count = 0
+        for index, frame in enumerate(frames):   # whole frames, up to about chunk_events events
+            count += len(frame.record.get("messages") or ())
+            if count >= self.chunk_events:
+                frames = frames[:index + 1]
+                break
+        end = frames[-1].end if frames else read.offset
+        finished = read.finished and end == read.offset
+        if not frames:
+            if finished:
+                self.state.commit(self.name, (name, end, True))
+            return report
+        self.gate.start_chunk()
+        dead = await self.consume(frames, report.counts)
+        self.state.commit(self.name, (name, end, finished), dead, dict(report.counts), self.gate.changes)
+        report.frames = len(frames)
+        return report
+
+    async def consume(self, frames, counts: Counter) -> list[DeadLetter]:
+        raise NotImplementedError
+
+
+class StreamRunner(SpoolFollower):
     def __init__(self, config: HeadwaterConfig, stream: StreamConfig, state: StreamState, *,
                  transport: httpx.AsyncBaseTransport | None = None, timing: Timing | None = None,
                  suppression: SuppressionList | None = None, chunk_events: int = CHUNK_EVENTS,
@@ -89,16 +179,14 @@ class StreamRunner:
             self.transformation = Transformation(stream.transform)
         except (ImportError, AttributeError, ValueError) as error:
             raise ConfigError(f"stream {stream.name}: transform {stream.transform!r} cannot be loaded: {error}") from None
+        super().__init__(config, stream.name, state, stream.start, suppression, chunk_events)
         self.category = stream.consent or self.destination.consent_category
-        self.tail = SpoolTail(config.collect.spool_dir)
-        self.gate = ConsentGate(state, suppression, config.traits.consent_default)
         self.timing = timing or Timing()
         self.transport = transport
-        self.chunk_events, self.pause_seconds = chunk_events, pause_seconds
+        self.pause_seconds = pause_seconds
         self.lanes = max(1, self.entry.concurrency or self.destination.concurrency)
         self.batch_size = self.destination.stream_batch_size()
         self.context = RunContext(stream.name, f"stream:{stream.name}", f"stream {stream.name}", settings=stream.settings)
-        self.status = "starting"
         self._client: httpx.AsyncClient | None = None
         self._deliverer: Deliverer | None = None
 
@@ -110,73 +198,17 @@ class StreamRunner:
                                     concurrency=self.lanes, rate=self.entry.requests_per_second,
                                     max_attempts=6, build=self.destination.stream_request)
         self._start_position()
+        self.status = "running"
         return self
 
     async def __aexit__(self, *exc) -> None:
         if self._client is not None:
             await self._client.aclose()
 
-    async def run(self, stop: asyncio.Event, poll_seconds: float = 0.05) -> None:
-        async with self:
-            while not stop.is_set():
-                report = await self.step()
-                if not report.frames:
-                    try:
-                        await asyncio.wait_for(stop.wait(), poll_seconds)
-                    except asyncio.TimeoutError:
-                        pass
-
-    def _start_position(self) -> None:
-        """`start: latest` on a stream that never ran: what is in the spool now counts as passed."""
-        if self.stream.start != "latest" or self.state.cursors(self.stream.name):
-            return
-        for name in self.tail.files():
-            where = self.tail.locate(name)
-            if where is not None:
-                size = where[0].stat().st_size
-                self.state.commit(self.stream.name, (name, size, where[1] != "open"))
-
-    async def step(self) -> StepReport:
-        """One chunk from every file with unread events; returns what it consumed."""
-        total = StepReport()
-        cursors = self.state.cursors(self.stream.name)
-        for name in sorted(self.tail.files()):
-            offset, finished = cursors.get(name, (0, False))
-            if finished:
-                continue
-            report = await self.forward_chunk(name, offset)
-            total.frames += report.frames
-            total.counts.update(report.counts)
-        self.status = "running" if not self.status.startswith("paused") else self.status
-        return total
-
     # --- one chunk -----------------------------------------------------------------------
-    async def forward_chunk(self, name: str, offset: int) -> StepReport:
-        read = self.tail.read(name, offset, CHUNK_BYTES)
-        report = StepReport()
-        if read.missing:
-            log.warning("stream %s: spool file %s was removed before it was forwarded", self.stream.name, name)
-            self.state.forget_file(name)
-            return report
-        frames = read.frames
-        count = 0
-        for index, frame in enumerate(frames):   # whole frames, up to about chunk_events events
-            count += len(frame.record.get("messages") or ())
-            if count >= self.chunk_events:
-                frames = frames[:index + 1]
-                break
-        end = frames[-1].end if frames else read.offset
-        finished = read.finished and end == read.offset
-        if not frames:
-            if finished:
-                self.state.commit(self.stream.name, (name, end, True))
-            return report
-        self.gate.start_chunk()
-        pending, dead = self._prepare(frames, report.counts)
-        dead += await self._deliver(pending, report.counts)
-        self.state.commit(self.stream.name, (name, end, finished), dead, dict(report.counts), self.gate.changes)
-        report.frames = len(frames)
-        return report
+    async def consume(self, frames, counts: Counter) -> list[DeadLetter]:
+        pending, dead = self._prepare(frames, counts)
+        return dead + await self._deliver(pending, counts)
 
     def _prepare(self, frames, counts: Counter) -> tuple[list[Pending], list[DeadLetter]]:
         pending: list[Pending] = []
@@ -198,6 +230,7 @@ class StreamRunner:
         """Filters, consent, transformation, property filters and the vendor's form for one event."""
         if not isinstance(message, dict):
             return []
+        self.gate.observe(message)
         if message.get("type") not in self.destination.stream_types:
             counts["filtered", "type"] += 1
             return []

@@ -61,6 +61,19 @@ def retire_passed_files(config: HeadwaterConfig, state: StreamState) -> list[str
     return retired
 
 
+def try_audience_triggers(config: HeadwaterConfig, warehouse: Warehouse, state: StreamState) -> int:
+    """Runs started from audience changes since the last look; 0 while the warehouse is busy."""
+    from destinations.state import SqlSession
+    from destinations.streams.workflows import audience_triggers
+
+    try:
+        with warehouse.connect() as connection:
+            return audience_triggers(config, state, SqlSession(connection, warehouse.dialect))
+    except Exception as error:  # noqa: BLE001 - busy, or no build yet: looked at again later
+        log.debug("audience triggers not read yet: %s", error.__class__.__name__)
+        return 0
+
+
 def build_runners(config: HeadwaterConfig, state: StreamState, names: list[str] | None = None, **options) -> list:
     suppression = SuppressionList(config.privacy.suppression_file)
     runners: list = [StreamRunner(config, stream, state, suppression=suppression, **options)
@@ -95,6 +108,8 @@ async def run_streams(config: HeadwaterConfig, stop: asyncio.Event, *, names: li
             if time.monotonic() - last >= publish_seconds:
                 last = time.monotonic()
                 await asyncio.to_thread(try_publish, warehouse, state)
+                if any(w.enabled and w.trigger.audience for w in config.workflows):
+                    await asyncio.to_thread(try_audience_triggers, config, warehouse, state)
 
     keeper = asyncio.create_task(housekeeping())
     try:
@@ -108,3 +123,25 @@ async def run_streams(config: HeadwaterConfig, stop: asyncio.Event, *, names: li
             task.cancel()
         await asyncio.gather(*tasks, keeper, return_exceptions=True)
         try_publish(warehouse, state)
+
+
+def stream_status(config: HeadwaterConfig, state: StreamState | None = None) -> list[str]:
+    """One line per stream and workflow reader: counters, and spool files it has not finished."""
+    state = state or StreamState(config.collect.spool_dir)
+    files = SpoolTail(config.collect.spool_dir).files()
+    lines = []
+    for name in readers(config):
+        cursors = state.cursors(name)
+        behind = sum(1 for file in files if not cursors.get(file, (0, False))[1])
+        counts = state.counters(name)
+        totals: dict[str, int] = {}
+        for (_, outcome, _reason), n in counts.items():
+            totals[outcome] = totals.get(outcome, 0) + n
+        lines.append(f"{name}: " + ", ".join(f"{outcome} {n}" for outcome, n in sorted(totals.items()))
+                     + f"; spool files not yet read to the end: {behind}")
+        for (_, outcome, reason), n in sorted(counts.items()):
+            if reason and outcome != "forwarded":
+                lines.append(f"  {outcome} ({reason}): {n}")
+    pending = state.dead_letters(pending=True)
+    lines.append(f"dead letters waiting for `headwater stream replay`: {len(pending)}")
+    return lines

@@ -38,6 +38,7 @@ CREATE TABLE IF NOT EXISTS workflow_runs (id TEXT PRIMARY KEY, workflow TEXT, tr
                                           identifiers TEXT, status TEXT, triggered_at TEXT, due_at TEXT,
                                           event TEXT, actions_done INTEGER DEFAULT 0, error TEXT,
                                           updated_at TEXT, published INTEGER DEFAULT 0);
+CREATE TABLE IF NOT EXISTS watermarks (name TEXT PRIMARY KEY, value TEXT);
 CREATE INDEX IF NOT EXISTS workflow_runs_waiting ON workflow_runs (status, due_at);
 CREATE INDEX IF NOT EXISTS workflow_runs_person ON workflow_runs (person, status);
 """
@@ -65,11 +66,13 @@ class StreamState:
     """One connection, used from the forwarder's event loop thread (a lock guards the rare
     call from another thread, such as the Dagster sensor reading counters)."""
 
-    def __init__(self, spool_dir: Path, path: Path | None = None):
-        self.path = Path(path) if path else Path(spool_dir) / STATE_FILE
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, spool_dir: Path | None, path: Path | str | None = None):
+        """`path=":memory:"` keeps nothing (previews such as `headwater stream test`)."""
+        self.path = path if path == ":memory:" else Path(path) if path else Path(spool_dir) / STATE_FILE
+        if self.path != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self.db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.execute("PRAGMA busy_timeout=10000")
@@ -183,6 +186,15 @@ class StreamState:
             names = [c[0] for c in cursor.description]
             return [dict(zip(names, row)) for row in cursor.fetchall()]
 
-    def execute(self, sql: str, params: tuple = ()) -> None:
+    def execute(self, sql: str, params: tuple = ()) -> int:
         with self._lock:
-            self.db.execute(sql, params)
+            return self.db.execute(sql, params).rowcount
+
+    def watermark(self, name: str) -> str | None:
+        with self._lock:
+            row = self.db.execute("SELECT value FROM watermarks WHERE name = ?", (name,)).fetchone()
+        return row[0] if row else None
+
+    def set_watermark(self, name: str, value: str) -> None:
+        self.execute("INSERT INTO watermarks VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                     (name, value))
