@@ -46,7 +46,7 @@ class StreamEmulators(LoopbackServers):
              "credentials": {"webhook_url": f"https://hooks.slack.com{SLACK_PATH}"}},
             {"name": "hook", "type": "webhook", "base_url": self.url("webhook"),
              "credentials": {"signing_secret": "hook-signing-secret"}},
-            {"name": "newsletter", "type": "mailchimp_audience", "base_url": self.url("mailchimp"),
+            {"name": "newsletter", "type": "mailchimp_audience", "base_url": self.url("mailchimp") + "/3.0",
              "credentials": {"api_key": mailchimp.API_KEY}, "settings": {"list_id": mailchimp.LIST_ID, "tag": None}},
         ]
 
