@@ -44,6 +44,7 @@ class DemoRun:
     failures: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     deliveries: list[tuple[str, str, str, str]] = field(default_factory=list)  # destination, what, sent, unsent
+    streams: list[tuple[str, str, str]] = field(default_factory=list)        # stream, forwarded, the rest
 
 
 def find_or_generate_world(console: Console, world: Path | None = None) -> Path:
@@ -151,6 +152,7 @@ def step_dagster(run: DemoRun) -> None:
         os.environ[CONFIG_ENV] = str(DEMO_CONFIG_FILE)
         try:
             run.config = parse_config(document, origin=str(DEMO_CONFIG_FILE))
+            step_streams(run)
             result = materialize_everything(run)
         finally:
             if previous is None:
@@ -161,6 +163,31 @@ def step_dagster(run: DemoRun) -> None:
     summarize_loads(run, metadata)
     summarize_warehouse(run)
     summarize_syncs(run, metadata)
+
+
+def step_streams(run: DemoRun) -> None:
+    """Forward the replayed events through the event streams and run the workflow, as
+    `headwater stream` does as events arrive (here: until the spool is read to the end)."""
+    from collections import Counter
+
+    from destinations.streams.service import drain_streams, readers
+
+    started = time.perf_counter()
+    with run.console.status("forwarding the events through the event streams and workflows ..."):
+        state = drain_streams(run.config)
+    for name in readers(run.config):
+        totals: Counter = Counter()
+        for (_, outcome, _reason), n in state.counters(name).items():
+            totals[outcome] += n
+        if name.startswith("_"):
+            runs = Counter(r["status"] for r in state.workflow_rows())
+            run.streams.append(("workflows", f"{totals['triggered']:,} triggered",
+                                ", ".join(f"{status} {n}" for status, n in sorted(runs.items())) or "none"))
+        else:
+            run.streams.append((name, f"{totals['forwarded']:,}",
+                                f"filtered {totals['filtered']:,}, skipped {totals['skipped']:,}, "
+                                f"dead letters {totals['dead']:,}"))
+    run.timings["streams"] = time.perf_counter() - started
 
 
 def summarize_loads(run: DemoRun, metadata: dict[str, dict]) -> None:
@@ -238,6 +265,13 @@ def print_summary(run: DemoRun) -> None:
         run.console.print(sent)
         run.console.print("[dim]failed or skipped rows are in cdp.sync_errors with the vendor's reason "
                           "(e.g. events older than the vendor accepts); they are retried next run[/dim]")
+    if run.streams:
+        streamed = Table(title="Event streams and workflows (emulators)", title_justify="left")
+        for column in ("stream", "forwarded", "not forwarded"):
+            streamed.add_column(column)
+        for row in run.streams:
+            streamed.add_row(*row)
+        run.console.print(streamed)
     warehouse = Warehouse(run.warehouse)
     where = warehouse.duckdb_path if warehouse.is_duckdb else warehouse.safe_url()
     run.console.print(f"\nQuery the warehouse: [bold]{where}[/bold] "

@@ -68,6 +68,23 @@ DEMO_DESTINATIONS: tuple[DemoDestination, ...] = (
 )
 
 
+# event streams and a workflow over the replayed events (destinations by their demo names)
+DEMO_STREAMS = (
+    {"name": "events_to_mixpanel", "destination": "mixpanel_events", "filter": {"types": ["track", "page", "screen"]}},
+    {"name": "tracks_to_amplitude", "destination": "amplitude_events", "filter": {"types": ["track"]},
+     "drop_properties": ["coupon"]},
+    {"name": "signups_to_slack", "destination": "slack", "filter": {"types": ["track"], "events": ["Newsletter Subscribed"]},
+     "settings": {"text": "New newsletter subscriber: {email|user_id}"}},
+)
+DEMO_WORKFLOWS = (
+    {"name": "big_purchase_alert",
+     "trigger": {"event": {"types": ["track"], "events": ["Order Completed"],
+                           "where": [{"property": "revenue", "op": ">=", "value": 1500}]}},
+     "actions": [{"destination": "slack", "settings": {"text": "Big order: {revenue} {currency} by {email|user_id}"}},
+                 {"destination": "mailchimp_audience", "settings": {"tag": "vip_buyer"}}]},
+)
+
+
 def sync_name(entry: DemoDestination) -> str:
     what = entry.source.get("audience") or "conversions"
     return f"{what}_to_{entry.type}"
@@ -92,7 +109,10 @@ def destination_sections(urls: dict[str, str]) -> dict[str, list[dict]]:
         server = urls[entry.emulator]
         settings = {**entry.settings, **({"token_url": server + "/token"} if entry.emulator == "google" else {})}
         destinations.append({"name": entry.type, "type": entry.type, "base_url": server + entry.url_suffix,
-                             "credentials": dict(entry.credentials), "settings": settings})
+                             "credentials": dict(entry.credentials), "settings": settings,
+                             # the emulator takes alerts faster than Slack's one a second
+                             **({"requests_per_second": 50} if entry.type == "slack" else {})})
         syncs.append({"name": sync_name(entry), "source": dict(entry.source), "destination": entry.type,
                       "mode": entry.mode})
-    return {"destinations": destinations, "syncs": syncs}
+    return {"destinations": destinations, "syncs": syncs, "streams": [dict(s) for s in DEMO_STREAMS],
+            "workflows": [dict(w) for w in DEMO_WORKFLOWS]}

@@ -4,6 +4,8 @@ PostgreSQL. Then `headwater status` on what the demo left."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from click.testing import CliRunner
 
@@ -45,6 +47,12 @@ def run_demo(*args: str):
     return result.output
 
 
+def streamed(output: str, stream: str) -> int:
+    """The `forwarded` figure of a stream in the demo's printout."""
+    found = re.search(rf"{stream}\s+│\s+([\d,]+)", output)
+    return int(found.group(1).replace(",", "")) if found else 0
+
+
 def current_state(warehouse: Warehouse) -> dict[str, list]:
     return {name: sorted(tuple(row.values()) for row in warehouse.query(sql)) for name, sql in CURRENT_STATE.items()}
 
@@ -63,8 +71,16 @@ def test_demo_runs_everything_and_a_second_run_leaves_the_same_current_state(dem
     delivered = warehouse.query("SELECT sum(rows_succeeded) AS n FROM cdp.sync_runs")[0]["n"]
     assert delivered > 0
 
+    # the replayed events went through the event streams, and the big-purchase workflow fired
+    for stream in ("events_to_mixpanel", "tracks_to_amplitude", "signups_to_slack"):
+        assert streamed(first, stream) > 0, first
+    fired = re.search(r"workflows\s+│\s+([\d,]+) triggered\s+│\s+done (\d+)", first)
+    assert fired and int(fired.group(1)) == int(fired.group(2)) > 0, first
+
     second = run_demo("--world", str(small_world))
     assert "0 new" in second  # every replayed message was a duplicate
+    again = re.search(r"workflows\s+│\s+([\d,]+) triggered", second)
+    assert again and again.group(1) == fired.group(1)  # the same orders: no second alert
     assert current_state(warehouse) == state
     assert len(warehouse.query("SELECT run_id FROM cdp.sync_runs")) == 2 * len(DESTINATION_TYPES)  # logs grow
 

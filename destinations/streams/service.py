@@ -145,3 +145,20 @@ def stream_status(config: HeadwaterConfig, state: StreamState | None = None) -> 
     pending = state.dead_letters(pending=True)
     lines.append(f"dead letters waiting for `headwater stream replay`: {len(pending)}")
     return lines
+
+
+def drain_streams(config: HeadwaterConfig, state: StreamState | None = None, **options) -> StreamState:
+    """Forward everything in the spool now, act on every due workflow run, copy the state to the
+    warehouse, and return: the demo's (and a one-off catch-up's) way to run streams to the end."""
+    state = state or StreamState(config.collect.spool_dir)
+
+    async def catch_up() -> None:
+        for runner in build_runners(config, state, **options):
+            async with runner:
+                while (await runner.step()).frames:
+                    pass
+                await runner.idle()
+
+    asyncio.run(catch_up())
+    try_publish(Warehouse(config.warehouse), state)
+    return state

@@ -124,8 +124,7 @@ class WorkflowEngine(SpoolFollower):
             trigger = workflow.trigger.event
             if trigger is not None and matches(trigger, message):
                 key = str(message.get("messageId") or "")
-                if key:
-                    self.start_run(workflow, key, message, moment, people)
+                if key and self.start_run(workflow, key, message, moment, people):
                     counts["triggered", workflow.name] += 1
 
     def start_run(self, workflow: WorkflowConfig, key: str, message: dict, moment: datetime,
